@@ -1,0 +1,19 @@
+// Shared by every peer so that they all serve byte-identical bodies and
+// differ only in the stack around the route.
+export const BODY = { hello: 'world', items: [1, 2, 3] };
+
+export function port() {
+  const p = Number(process.env.PORT);
+  if (!Number.isInteger(p) || p <= 0) throw new Error('PORT env must be set to a free port');
+  return p;
+}
+
+// The harness stops peers with SIGTERM; without a handler Node would exit
+// anyway, but closing first lets in-flight logger output flush.
+export function closeOnSignal(close) {
+  for (const sig of ['SIGTERM', 'SIGINT']) {
+    process.once(sig, () => {
+      Promise.resolve(close()).finally(() => process.exit(0));
+    });
+  }
+}

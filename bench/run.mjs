@@ -1,0 +1,421 @@
+// HTTP overhead benchmark: Rampart against bare Fastify, a byte-floor Fastify,
+// Fastify with official plugins and the Express stack. See bench/README.md.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import autocannon from 'autocannon';
+import {
+  RAMPART_CLI,
+  ROOT,
+  freePort,
+  httpGet,
+  installCleanup,
+  makeTempDir,
+  median,
+  responseBytes,
+  sleep,
+  spawnServer,
+  stopAll,
+  stopServer,
+  waitFor200,
+} from './lib.mjs';
+import { runStartupBench } from './startup.mjs';
+
+const DURATION_S = positiveNumber('BENCH_DURATION_S', 5);
+const ROUNDS = positiveNumber('BENCH_ROUNDS', 3);
+const WARMUP_S = 1;
+const CONNECTIONS = 50;
+const PIPELINING = 1;
+const ROUTE = '/bench/json';
+const EXPECTED_BODY = { hello: 'world', items: [1, 2, 3] };
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+
+const TARGETS = [
+  { ratio: 'c/b', min: 0.8, why: 'Rampart keeps ≥ 80 % of the byte floor' },
+  { ratio: 'c/d', min: 1.5, why: 'Rampart ≥ 1.5 × Fastify + official plugins' },
+];
+const RATIOS = ['c/b', 'c/d', 'b/a', 'c/a', 'd/a', 'e/a'];
+
+// Headers that are per-request, per-connection or framing: sending them is
+// not part of the static cost the floor peer is meant to reproduce.
+const DROP_HEADERS = new Set(['date', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'x-correlation-id']);
+const dropHeader = (name) => DROP_HEADERS.has(name) || name.startsWith('ratelimit');
+
+// Used only when Rampart cannot start: helmet's defaults, the de-facto
+// "usual security headers" of a Node API.
+const FALLBACK_HEADERS = {
+  'content-security-policy':
+    "default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests",
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'origin-agent-cluster': '?1',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-dns-prefetch-control': 'off',
+  'x-download-options': 'noopen',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-permitted-cross-domain-policies': 'none',
+  'x-xss-protection': '0',
+};
+
+const PEERS = [
+  { key: 'a', name: 'fastify-bare', label: 'Fastify, no plugins' },
+  { key: 'b', name: 'fastify-floor', label: 'Fastify + Rampart’s static headers (byte floor)' },
+  { key: 'c', name: 'rampart', label: 'Rampart, all controls on, request logging' },
+  { key: 'd', name: 'fastify-plugins', label: 'Fastify + helmet + under-pressure + logger + correlation id' },
+  { key: 'e', name: 'express-stack', label: 'Express 5 + helmet + cors + pino-http' },
+];
+
+function positiveNumber(env, dflt) {
+  const raw = process.env[env];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${env} must be a positive number, got "${raw}"`);
+  return n;
+}
+
+async function startPeer(peer, env = {}) {
+  const s = await launchPeer(peer, env);
+  // A peer that is not usable must not keep a core busy during the others' runs.
+  if (!s.ok && s.child) await stopServer(s.child);
+  return s;
+}
+
+async function launchPeer(peer, env) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let child;
+  let healthUrls = [`${base}/health`];
+  let timeoutMs = 10_000;
+  if (peer.key === 'c') {
+    if (!fs.existsSync(RAMPART_CLI)) return { ok: false, reason: `${path.relative(ROOT, RAMPART_CLI)} not found (run \`npm run build\`)` };
+    const metricsPort = await freePort();
+    // Rampart may answer /health on the internal port only.
+    healthUrls = [`${base}/health`, `http://127.0.0.1:${metricsPort}/health`];
+    timeoutMs = 30_000;
+    child = spawnServer([RAMPART_CLI, 'serve', '--plugin', 'bench/peers/rampart-route.mjs'], {
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      RAMPART_DATA_DIR: makeTempDir('rampart-bench-'),
+      LOG_LEVEL: 'info',
+      DOCS_ENABLED: 'false',
+      LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '1000',
+      TRUSTED_PROXIES: '127.0.0.1/32',
+    });
+  } else {
+    child = spawnServer([path.join(ROOT, 'bench', 'peers', `${peer.name}.mjs`)], { PORT: String(port), ...env });
+  }
+  const health = await waitFor200(healthUrls, { child, timeoutMs });
+  if (!health.ok) return { ok: false, child, reason: health.reason };
+
+  // Health may come up before the route (e.g. on the metrics port), and a
+  // peer that answers the wrong thing would make its figures meaningless.
+  const url = base + ROUTE;
+  let res = null;
+  for (let i = 0; i < 50 && res?.status !== 200 && !child.exited; i++) {
+    res = await httpGet(url);
+    if (res?.status !== 200) await sleep(100);
+  }
+  if (res?.status !== 200) return { ok: false, child, reason: `GET ${ROUTE} answered ${res?.status ?? 'nothing'}` };
+  const type = String(res.headers['content-type'] ?? '');
+  let body;
+  try {
+    body = JSON.parse(res.body);
+  } catch {
+    body = undefined;
+  }
+  if (!type.startsWith('application/json') || !isDeepStrictEqual(body, EXPECTED_BODY)) {
+    return { ok: false, child, reason: `GET ${ROUTE} returned ${type} ${res.body.slice(0, 80)}` };
+  }
+  return { ok: true, child, url, sample: res, responseBytes: responseBytes(res), headerCount: res.rawHeaders.length / 2 };
+}
+
+async function captureStaticHeaders(url) {
+  const [r1, r2] = [await httpGet(url), await httpGet(url)];
+  if (r1?.status !== 200 || r2?.status !== 200) return null;
+  const out = {};
+  for (const [name, value] of Object.entries(r1.headers)) {
+    if (dropHeader(name)) continue;
+    if (!isDeepStrictEqual(value, r2.headers[name])) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+async function measure(url) {
+  const opts = { url, connections: CONNECTIONS, pipelining: PIPELINING };
+  // Warm-up lets V8 optimise the hot path and the sockets settle; discarded.
+  await autocannon({ ...opts, duration: WARMUP_S });
+  const r = await autocannon({ ...opts, duration: DURATION_S });
+  return {
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    totalRequests: r.requests.total,
+    bytesPerSec: r.throughput.average,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    durationS: r.duration,
+  };
+}
+
+const fmt = {
+  rps: (n) => (n == null ? 'n/a' : Math.round(n).toLocaleString('en-US')),
+  ms: (n) => (n == null ? 'n/a' : Number.isInteger(n) ? String(n) : n.toFixed(1)),
+  ratio: (n) => (n == null ? 'n/a' : n.toFixed(2)),
+};
+
+function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function mdTable(headers, rows) {
+  return [`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** Share of CPU time spent idle across all cores over the next `ms`. */
+async function idleShare(ms = 1000) {
+  const snap = () => os.cpus().reduce((acc, c) => {
+    const t = c.times;
+    acc.idle += t.idle;
+    acc.total += t.user + t.nice + t.sys + t.idle + t.irq;
+    return acc;
+  }, { idle: 0, total: 0 });
+  const a = snap();
+  await sleep(ms);
+  const b = snap();
+  return b.total > a.total ? (b.idle - a.idle) / (b.total - a.total) : 1;
+}
+
+async function main() {
+  installCleanup();
+  const startedAt = new Date();
+  const notes = [];
+  console.log(
+    `Rampart HTTP bench — ${os.cpus().length} CPU(s), Node ${process.version}, ` +
+      `${CONNECTIONS} connections, pipelining ${PIPELINING}, ${DURATION_S}s × ${ROUNDS} round(s) (+${WARMUP_S}s warm-up each), GET ${ROUTE}`,
+  );
+
+  // Server and load generator already share two cores; anything else
+  // running (a test suite, a build) skews the figures more than any control.
+  const idle = await idleShare();
+  if (idle < 0.85) {
+    const msg = `machine was busy before the run (${Math.round((1 - idle) * 100)} % CPU in use by other processes, load average ${os.loadavg()[0].toFixed(2)}): absolute figures and ratios are unreliable`;
+    notes.push(msg);
+    console.log(`WARNING: ${msg}`);
+  }
+
+  const started = {};
+  const skipped = {};
+  const byKey = Object.fromEntries(PEERS.map((p) => [p.key, p]));
+
+  // Rampart first: the floor peer needs its headers.
+  const c = await startPeer(byKey.c);
+  let floorHeaders;
+  let floorSource;
+  if (c.ok) {
+    started.c = c;
+    floorHeaders = await captureStaticHeaders(c.url);
+  } else {
+    skipped.c = c.reason;
+    console.log(`(c) rampart: SKIPPED — ${c.reason}`);
+  }
+  if (floorHeaders) {
+    floorSource = 'rampart';
+  } else {
+    floorHeaders = FALLBACK_HEADERS;
+    floorSource = 'fallback';
+    const msg = 'byte floor (b) uses a hard-coded list of helmet’s default headers because Rampart could not be started; (b) is NOT Rampart’s real floor in this run';
+    notes.push(msg);
+    console.log(`NOTE: ${msg}`);
+  }
+
+  for (const peer of PEERS) {
+    if (peer.key === 'c') continue;
+    const env = peer.key === 'b' ? { BENCH_FLOOR_HEADERS: JSON.stringify(floorHeaders) } : {};
+    const s = await startPeer(peer, env);
+    if (s.ok) started[peer.key] = s;
+    else {
+      skipped[peer.key] = s.reason;
+      console.log(`(${peer.key}) ${peer.name}: SKIPPED — ${s.reason}`);
+    }
+  }
+  const active = PEERS.filter((p) => started[p.key]);
+  if (active.length === 0) throw new Error('no peer could be started');
+  for (const p of active) {
+    const s = started[p.key];
+    console.log(`(${p.key}) ${p.name}: ready, ${s.headerCount} headers, ${s.responseBytes} bytes per response`);
+  }
+
+  // Alternating order cancels a monotonic drift (thermal, GC, page cache)
+  // between peers instead of always penalising the one measured last.
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? active : [...active].reverse();
+    const round = {};
+    process.stdout.write(`round ${r + 1}/${ROUNDS}:`);
+    for (const p of order) {
+      const s = started[p.key];
+      if (s.child.exited) {
+        round[p.key] = null;
+        process.stdout.write(` ${p.key}=DIED`);
+        continue;
+      }
+      round[p.key] = await measure(s.url);
+      process.stdout.write(` ${p.key}=${fmt.rps(round[p.key].rps)}`);
+      if (round[p.key].non2xx || round[p.key].errors) process.stdout.write('!');
+    }
+    process.stdout.write('\n');
+    rounds.push(round);
+  }
+
+  const peerResults = {};
+  for (const p of PEERS) {
+    const s = started[p.key];
+    const runs = rounds.map((r) => r[p.key] ?? null);
+    const ok = runs.filter(Boolean);
+    peerResults[p.key] = {
+      name: p.name,
+      label: p.label,
+      status: s ? 'ok' : 'skipped',
+      reason: skipped[p.key],
+      responseBytes: s?.responseBytes,
+      headerCount: s?.headerCount,
+      rounds: runs,
+      median: s
+        ? {
+            rps: median(ok.map((x) => x.rps)),
+            p50: median(ok.map((x) => x.p50)),
+            p99: median(ok.map((x) => x.p99)),
+          }
+        : null,
+      non2xx: ok.reduce((n, x) => n + x.non2xx, 0),
+      errors: ok.reduce((n, x) => n + x.errors + x.timeouts, 0),
+    };
+    const pr = peerResults[p.key];
+    if (pr.non2xx || pr.errors) {
+      const msg = `(${p.key}) ${p.name} had ${pr.non2xx} non-2xx responses and ${pr.errors} errors/timeouts: its req/s is not comparable`;
+      notes.push(msg);
+    }
+  }
+
+  // Ratios within the same round compare runs taken minutes apart at most,
+  // so they are steadier than a ratio of medians.
+  const ratios = {};
+  for (const name of RATIOS) {
+    const [x, y] = name.split('/');
+    const perRound = rounds.map((r) => (r[x] && r[y] ? r[x].rps / r[y].rps : null));
+    ratios[name] = { perRound, median: median(perRound) };
+  }
+  const targets = TARGETS.map((t) => {
+    const value = ratios[t.ratio].median;
+    return { ...t, value, pass: value == null ? null : value >= t.min };
+  });
+
+  console.log('\nper round (req/s):');
+  console.log(
+    table(
+      ['peer', ...rounds.map((_, i) => `r${i + 1}`)],
+      active.map((p) => [`(${p.key}) ${p.name}`, ...rounds.map((r) => (r[p.key] ? fmt.rps(r[p.key].rps) : 'n/a'))]),
+    ),
+  );
+
+  const summaryHeaders = ['peer', 'req/s', 'p50 ms', 'p99 ms', 'vs a', 'bytes/resp', 'non-2xx'];
+  const summaryRows = PEERS.map((p) => {
+    const pr = peerResults[p.key];
+    if (pr.status !== 'ok') return [`(${p.key}) ${p.name}`, 'skipped', '', '', '', '', ''];
+    const vsA = p.key === 'a' ? 1 : ratios[`${p.key}/a`]?.median;
+    return [`(${p.key}) ${p.name}`, fmt.rps(pr.median.rps), fmt.ms(pr.median.p50), fmt.ms(pr.median.p99), fmt.ratio(vsA), pr.responseBytes, pr.non2xx + pr.errors];
+  });
+  console.log('\nmedian over rounds:');
+  console.log(table(summaryHeaders, summaryRows));
+
+  const ratioRows = RATIOS.map((name) => {
+    const t = targets.find((x) => x.ratio === name);
+    const verdict = t ? (t.pass == null ? `target ≥ ${t.min}: n/a` : `target ≥ ${t.min}: ${t.pass ? 'PASS' : 'FAIL'}`) : '';
+    return [name, fmt.ratio(ratios[name].median), ratios[name].perRound.map(fmt.ratio).join(' '), verdict];
+  });
+  console.log('\nratios (req/s, per round then median):');
+  console.log(table(['ratio', 'median', 'per round', ''], ratioRows));
+  for (const n of notes) console.log(`NOTE: ${n}`);
+
+  console.log('\nstartup (rampart serve --with-worker):');
+  const startup = await runStartupBench({ log: (m) => console.log(`  ${m}`) });
+
+  const results = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    environment: {
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      idleBeforeRun: idle,
+      loadAverage: os.loadavg(),
+    },
+    config: { route: ROUTE, durationS: DURATION_S, rounds: ROUNDS, warmupS: WARMUP_S, connections: CONNECTIONS, pipelining: PIPELINING, loadGenerator: 'autocannon (in harness process, loopback)' },
+    floorHeaders: { source: floorSource, headers: floorHeaders },
+    peers: peerResults,
+    ratios,
+    targets,
+    startup,
+    notes,
+  };
+
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const jsonPath = path.join(RESULTS_DIR, `http-${stamp}.json`);
+  fs.writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+
+  const md = [
+    `# Rampart HTTP bench — ${results.startedAt}`,
+    '',
+    `Node ${process.version}, ${results.environment.cpus} CPU(s) (${results.environment.cpuModel ?? 'unknown'}), ` +
+      `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${DURATION_S}s × ${ROUNDS} round(s) after ${WARMUP_S}s warm-up, \`GET ${ROUTE}\`. ` +
+      `Raw data: \`${path.relative(ROOT, jsonPath)}\`.`,
+    '',
+    mdTable(
+      summaryHeaders,
+      summaryRows.map((r, i) => [`(${PEERS[i].key}) ${PEERS[i].label}`, ...r.slice(1)]),
+    ),
+    '',
+    '## Ratios (req/s; per round, then median)',
+    '',
+    mdTable(['ratio', 'median', 'per round', 'target'], ratioRows),
+    '',
+    `Byte floor headers: ${floorSource === 'rampart' ? 'captured from Rampart' : '**fallback list (helmet defaults) — Rampart did not start**'}: ` +
+      (Object.keys(floorHeaders).map((h) => `\`${h}\``).join(', ') || 'none'),
+    '',
+    '## Startup (`rampart serve --with-worker` until /health and /readiness are 200)',
+    '',
+    startup.status === 'ok'
+      ? `First start (empty data dir) median **${startup.median.firstStartMs.toFixed(0)} ms**, second start median **${startup.median.secondStartMs?.toFixed(0) ?? 'n/a'} ms** ` +
+        `(runs: ${startup.runs.firstStartMs.map((x) => x.toFixed(0)).join(', ')} / ${startup.runs.secondStartMs.map((x) => x.toFixed(0)).join(', ')}); ` +
+        `target < ${startup.targetMs} ms: **${startup.pass ? 'PASS' : 'FAIL'}**`
+      : `${startup.status}: ${startup.reason ?? startup.failures?.join('; ')}`,
+    '',
+    ...(Object.keys(skipped).length ? ['## Skipped', '', ...Object.entries(skipped).map(([k, r]) => `- (${k}) ${byKey[k].name}: ${r}`), ''] : []),
+    ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
+  ].join('\n');
+  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
+  console.log(`\nwrote ${path.relative(ROOT, jsonPath)} and bench/results/latest.md`);
+
+  if (process.env.BENCH_STRICT === '1') {
+    const failed = targets.some((t) => t.pass !== true) || (startup.status === 'ok' ? !startup.pass : true);
+    if (failed) {
+      console.log('BENCH_STRICT=1: a target was missed or could not be measured');
+      process.exitCode = 1;
+    }
+  }
+}
+
+try {
+  await main();
+} finally {
+  await stopAll();
+}

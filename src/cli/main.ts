@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+import { Command, Argument } from 'commander';
+import { packageVersion } from '../package-info.js';
+import { CliExit, EXIT, resolveConfig } from './bootstrap.js';
+import { configMarkdownTable } from './config-table.js';
+import { migrateCommand, type MigrateAction } from './migrate.js';
+import { serveCommand } from './serve.js';
+import { workerCommand } from './worker.js';
+
+const program = new Command()
+  .name('rampart')
+  .description('A production-hardened backend platform: web, worker and operations in one package.')
+  .version(packageVersion);
+
+program
+  .command('serve')
+  .description('run the web process (public HTTP port + internal metrics port)')
+  .option('--with-worker', 'also run the worker in this process (what `npm start` does)')
+  .option('--plugin <module...>', 'load extra route plugins (modules default-exporting a Fastify plugin)')
+  .action(serveCommand);
+
+program.command('worker').description('run the background worker').action(workerCommand);
+
+program
+  .command('migrate')
+  .description('apply, revert or list database migrations (DATABASE_URL, or the embedded database)')
+  .addArgument(new Argument('[action]', 'what to do').choices(['up', 'down', 'status']).default('up'))
+  .action((action: MigrateAction) => migrateCommand(action));
+
+program
+  .command('config')
+  .description('check the configuration from the environment, or print its reference')
+  .option('--markdown', 'print the configuration reference as a Markdown table')
+  .action(async (options: { markdown?: boolean }) => {
+    if (options.markdown) {
+      process.stdout.write(`${configMarkdownTable()}\n`);
+      return;
+    }
+    const config = await resolveConfig();
+    process.stdout.write(`configuration is valid (${config.env})\n`);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CliExit) {
+    process.stderr.write(`${err.lines.join('\n')}\n`);
+    process.exit(err.code);
+  }
+  process.stderr.write(`rampart: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(EXIT.failure);
+});

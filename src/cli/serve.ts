@@ -1,0 +1,49 @@
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import { startRampart, type Rampart } from '../main.js';
+import { resolveConfig } from './bootstrap.js';
+
+export interface ServeOptions {
+  withWorker?: boolean;
+  plugin?: string[];
+}
+
+/** `rampart serve`: the web process (and, for `npm start`, the worker in the same process). */
+export async function serveCommand(options: ServeOptions): Promise<void> {
+  const config = await resolveConfig();
+  const plugins = await Promise.all((options.plugin ?? []).map(loadPlugin));
+  const rampart = await startRampart(config, { web: true, worker: options.withWorker === true, plugins });
+  const lines = [`Rampart ${config.env} listening on ${rampart.urls.api}`];
+  if (rampart.urls.docs) lines.push(`  API docs     ${rampart.urls.docs}`);
+  lines.push(`  health       ${rampart.urls.api}/health`, `  readiness    ${rampart.urls.api}/readiness`, `  metrics      ${rampart.urls.metrics} (internal)`);
+  if (options.withWorker) lines.push('  worker       running in this process');
+  rampart.logger.info({ urls: rampart.urls }, 'listening');
+  process.stderr.write(`${lines.join('\n')}\n`);
+  stopOnSignals(rampart);
+}
+
+/** SIGTERM/SIGINT: drain and exit 0; a second signal exits at once. */
+export function stopOnSignals(rampart: Rampart): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    rampart.logger.info({ signal }, 'shutting down');
+    rampart.stop().then(
+      (clean) => process.exit(clean ? 0 : 1),
+      (err: unknown) => {
+        rampart.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+async function loadPlugin(path: string): Promise<FastifyPluginAsync> {
+  const mod = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
+  if (typeof mod.default !== 'function') throw new Error(`${path}: the module must default-export a Fastify plugin function`);
+  return mod.default as FastifyPluginAsync;
+}

@@ -1,0 +1,102 @@
+import { isIP } from 'node:net';
+import { configSchema, type Config, type Field } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// Typos in our own namespace are caught; other variables belong to the platform and are ignored.
+const OWN_PREFIX = 'RAMPART_';
+
+/** Parses and validates the environment into a typed Config, listing every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecrets'> {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  const known = new Set<string>();
+
+  for (const [name, f] of Object.entries(configSchema) as Array<[string, Field]>) {
+    known.add(f.env);
+    const raw = env[f.env];
+    if (raw === undefined || raw.trim() === '') {
+      values[name] = f.default;
+      continue;
+    }
+    const parsed = parseField(f, raw.trim());
+    if ('error' in parsed) problems.push(`${f.env}: ${parsed.error}`);
+    else values[name] = parsed.value;
+  }
+
+  for (const name of Object.keys(env)) {
+    if (name.startsWith(OWN_PREFIX) && !known.has(name)) {
+      problems.push(`${name}: unknown setting (known: ${[...known].filter((k) => k.startsWith(OWN_PREFIX)).join(', ')})`);
+    }
+  }
+
+  if (values.docsUser !== undefined && values.docsPassword === undefined) problems.push('DOCS_PASSWORD: required when DOCS_USER is set');
+  if (values.docsPassword !== undefined && values.docsUser === undefined) problems.push('DOCS_USER: required when DOCS_PASSWORD is set');
+  if (typeof values.appSecret === 'string' && values.appSecret.length < 32) problems.push('APP_SECRET: must be at least 32 characters');
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values as Omit<Config, 'generatedSecrets'>;
+}
+
+type ParseResult = { value: unknown } | { error: string };
+
+function parseField(f: Field, raw: string): ParseResult {
+  switch (f.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw)) return { error: `expected an integer, got "${shown(f, raw)}"` };
+      const n = Number(raw);
+      if (f.min !== undefined && n < f.min) return { error: `must be ≥ ${f.min}, got ${n}` };
+      if (f.max !== undefined && n > f.max) return { error: `must be ≤ ${f.max}, got ${n}` };
+      return { value: n };
+    }
+    case 'bool': {
+      const v = raw.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return { value: true };
+      if (['false', '0', 'no', 'off'].includes(v)) return { value: false };
+      return { error: `expected true or false, got "${shown(f, raw)}"` };
+    }
+    case 'enum':
+      return f.values?.includes(raw) ? { value: raw } : { error: `expected one of ${f.values?.join(', ')}, got "${shown(f, raw)}"` };
+    case 'url':
+      try {
+        new URL(raw);
+        return { value: raw };
+      } catch {
+        return { error: 'not a valid URL' };
+      }
+    case 'list':
+      return { value: splitList(raw) };
+    case 'cidrs': {
+      const entries = splitList(raw);
+      for (const entry of entries) {
+        const problem = cidrProblem(entry);
+        if (problem) return { error: problem };
+      }
+      return { value: entries };
+    }
+    case 'string':
+      return { value: raw };
+  }
+}
+
+const splitList = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+
+// Secret values never appear in messages, even when malformed.
+const shown = (f: Field, raw: string) => (f.secret ? '[redacted]' : raw);
+
+function cidrProblem(entry: string): string | undefined {
+  const [address, prefixText, extra] = entry.split('/');
+  const family = address ? isIP(address) : 0;
+  if (!address || family === 0 || extra !== undefined) return `"${entry}" is not an IP address or CIDR`;
+  if (prefixText === undefined) return undefined;
+  const prefix = Number(prefixText);
+  const maxPrefix = family === 4 ? 32 : 128;
+  if (!/^\d+$/.test(prefixText) || prefix > maxPrefix) return `"${entry}" has an invalid prefix length`;
+  if (prefix === 0) return `"${entry}" would trust every address; list your proxies' addresses instead`;
+  return undefined;
+}

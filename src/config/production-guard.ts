@@ -1,0 +1,19 @@
+import type { Config } from './schema.js';
+import { configSchema } from './schema.js';
+
+/**
+ * Unsafe settings, one sentence each. Production refuses to start on any of them;
+ * development logs them as warnings.
+ */
+export function unsafeSettings(config: Config): string[] {
+  const problems: string[] = [];
+  if (config.databaseUrl === undefined) problems.push('DATABASE_URL is not set: the embedded PGlite database is for development only');
+  for (const name of config.generatedSecrets) {
+    const env = configSchema[name as keyof typeof configSchema]?.env ?? name;
+    problems.push(`${env} is not set: generated secrets are for development only`);
+  }
+  if (!config.forceHttps) problems.push('FORCE_HTTPS is off: set FORCE_HTTPS=true behind your TLS-terminating proxy');
+  if (config.corsOrigins.includes('*')) problems.push('CORS_ORIGINS contains "*": list the allowed origins');
+  if (config.docsEnabled && config.docsUser === undefined) problems.push('DOCS_ENABLED without DOCS_USER/DOCS_PASSWORD: API docs would be public');
+  return problems;
+}

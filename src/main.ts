@@ -1,0 +1,189 @@
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { configSchema, type Config } from './config/schema.js';
+import { unsafeSettings } from './config/production-guard.js';
+import { packageRoot, packageVersion } from './package-info.js';
+import { openDatabase, type DatabaseHandle } from './platform/db/database.js';
+import { migrateUp } from './platform/db/migrations.js';
+import { healthRoutes } from './platform/health/health-routes.js';
+import type { DependencyCheck } from './platform/health/readiness.js';
+import { buildHttpServer } from './platform/http/server.js';
+import { watchPressure, type PressureGauge } from './platform/http/load-shedding.js';
+import { createLogger, type Logger } from './platform/log/logger.js';
+import { createMetrics, type Metrics } from './platform/metrics/registry.js';
+import { formatHost, startMetricsServer, type MetricsServer } from './platform/metrics/metrics-server.js';
+import { createRedisProbe, redisNotConfigured, type RedisProbe } from './platform/redis/redis-probe.js';
+import { startHeartbeat, workerCensus, type WorkerHeartbeat } from './worker/heartbeat.js';
+
+export interface RampartOptions {
+  /** Serve HTTP (web). */
+  web: boolean;
+  /** Run the worker loop (in-process with web for `npm start`, alone for `rampart worker`). */
+  worker: boolean;
+  /** Extra route plugins; they inherit every hardening control. */
+  plugins?: ReadonlyArray<FastifyPluginAsync>;
+}
+
+export interface Rampart {
+  logger: Logger;
+  urls: { api?: string; docs?: string; metrics: string };
+  /** Stops taking work, lets in-flight requests finish within the grace period, closes pools. Resolves true when nothing was cut off. */
+  stop(): Promise<boolean>;
+}
+
+/** Names and current values of every secret setting, for redaction. */
+export function secretsOf(config: Config): { keys: string[]; values: string[] } {
+  const keys: string[] = [];
+  const values: string[] = [];
+  for (const [name, field] of Object.entries(configSchema)) {
+    if (!('secret' in field && field.secret)) continue;
+    keys.push(name, field.env);
+    const value = config[name as keyof Config];
+    if (typeof value === 'string') values.push(value, ...urlPassword(value));
+  }
+  return { keys, values };
+}
+
+function urlPassword(value: string): string[] {
+  try {
+    const password = decodeURIComponent(new URL(value).password);
+    return password ? [password] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Composition root: config → platform → features → server. */
+export async function startRampart(config: Config, options: RampartOptions): Promise<Rampart> {
+  const secrets = secretsOf(config);
+  const logger = createLogger({ level: config.logLevel, secretKeys: secrets.keys, secretValues: secrets.values });
+  for (const problem of unsafeSettings(config)) logger.warn(`unsafe for production: ${problem}`);
+
+  const metrics = createMetrics();
+  const database = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+    idleTimeoutMs: config.databaseIdleTimeoutMs,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+  });
+  const closers: Array<() => Promise<void>> = [() => database.close()];
+  try {
+    if (config.migrateOnStart ?? config.env === 'development') {
+      const { applied } = await migrateUp(database);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    }
+    registerDatabaseMetrics(metrics, database);
+
+    const heartbeat: WorkerHeartbeat | undefined = options.worker ? await startHeartbeat(database.db, logger) : undefined;
+    if (heartbeat) closers.unshift(() => heartbeat.stop());
+
+    const metricsServer: MetricsServer = await startMetricsServer(metrics, config.host, config.metricsPort, logger);
+    closers.push(() => metricsServer.close());
+
+    let app: FastifyInstance | undefined;
+    let shuttingDown = false;
+    let pressure: PressureGauge | undefined;
+    if (options.web) {
+      const redis: RedisProbe | undefined = config.redisUrl ? createRedisProbe(config.redisUrl, config.databaseConnectTimeoutMs) : undefined;
+      if (redis) closers.push(() => redis.close());
+      pressure = watchPressure({ maxEventLoopDelayMs: config.loadShedMaxEventLoopDelayMs, maxHeapUsedBytes: config.loadShedMaxHeapUsedBytes });
+      const checks: DependencyCheck[] = [
+        { name: 'database', critical: true, check: async () => ({ configured: true, ...(await database.check(1_000)) }) },
+        { name: 'redis', critical: false, check: async () => (redis ? redis.check() : redisNotConfigured) },
+      ];
+      const docs = config.docsEnabled
+        ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser && config.docsPassword ? { user: config.docsUser, password: config.docsPassword } : undefined }
+        : undefined;
+      app = await buildHttpServer({
+        logger,
+        metrics: metrics.http,
+        pressure,
+        production: config.env === 'production',
+        forceHttps: config.forceHttps,
+        trustedProxies: config.trustedProxies,
+        corsOrigins: config.corsOrigins,
+        bodyLimitBytes: config.bodyLimitBytes,
+        requestTimeoutMs: config.requestTimeoutMs,
+        headersTimeoutMs: config.headersTimeoutMs,
+        keepAliveTimeoutMs: config.keepAliveTimeoutMs,
+        loadShedRetryAfterS: config.loadShedRetryAfterS,
+        docs,
+        staticRoot: join(packageRoot, 'public', 'assets'),
+        routes: [
+          (instance) => healthRoutes(instance, {
+            checks,
+            sections: async () => ({
+              workers: await workerCensus(database.db).catch(() => ({ alive: null, stale: null, oldest_heartbeat_s: null, details: 'error: unavailable' })),
+              observability: {
+                log_json: true,
+                log_level: config.logLevel,
+                metrics: { enabled: true, port: config.metricsPort, path: '/metrics' },
+                sentry: { configured: config.sentryDsn !== undefined },
+                otel: { configured: config.otelEndpoint !== undefined },
+              },
+            }),
+            isShuttingDown: () => shuttingDown,
+            version: packageVersion,
+            startedAt: Date.now(),
+          }),
+          ...(options.plugins ?? []),
+        ],
+      });
+      await app.listen({ port: config.port, host: config.host });
+    }
+
+    const address = app?.server.address();
+    const apiUrl = address && typeof address === 'object' ? `http://${formatHost(config.host)}:${address.port}` : undefined;
+    const urls = { api: apiUrl, docs: apiUrl && docsUrl(apiUrl, config), metrics: metricsServer.url };
+
+    return {
+      logger,
+      urls,
+      async stop() {
+        shuttingDown = true;
+        let clean = true;
+        if (app) {
+          if (config.shutdownDelayMs > 0) await delay(config.shutdownDelayMs);
+          clean = await closeWithin(app, config.shutdownGraceMs);
+          if (!clean) logger.warn({ grace_ms: config.shutdownGraceMs }, 'shutdown grace period over; open requests were cut off');
+        }
+        pressure?.stop();
+        for (const close of closers) await close().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
+        logger.info({ clean }, 'stopped');
+        logger.flush();
+        return clean;
+      },
+    };
+  } catch (err) {
+    for (const close of closers) await close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function docsUrl(apiUrl: string, config: Config): string | undefined {
+  return config.docsEnabled ? `${apiUrl}/docs` : undefined;
+}
+
+function registerDatabaseMetrics(metrics: Metrics, database: DatabaseHandle): void {
+  metrics.gauge('db_pool_connections', 'Database pool connections by state.', ['state'], (set) => {
+    const stats = database.poolStats();
+    set({ state: 'total' }, stats.total);
+    set({ state: 'idle' }, stats.idle);
+    set({ state: 'waiting' }, stats.waiting);
+  });
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function closeWithin(app: FastifyInstance, graceMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), graceMs);
+  });
+  const closed = app.close().then(() => true as const);
+  const clean = await Promise.race([closed, expired]);
+  clearTimeout(timer);
+  if (!clean) app.server.closeAllConnections();
+  return clean;
+}

@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Migrator, type MigrationResultSet } from 'kysely';
+import type { DatabaseHandle } from './database.js';
+import { describeDatabaseFailure } from './failure-reason.js';
+import { SqlFileMigrationProvider } from './sql-file-migrations.js';
+
+export interface MigrationRun {
+  applied: string[];
+  reverted: string[];
+}
+
+export interface MigrationState {
+  name: string;
+  applied: boolean;
+  appliedAt?: Date;
+}
+
+export interface MigrationOptions {
+  /** Folder of `NNNN_name.{up,down}.sql` files; defaults to {@link migrationsDir}. */
+  dir?: string;
+}
+
+/**
+ * Applies every pending migration. Kysely runs the whole batch in one transaction under its
+ * lock, so when one migration fails none of this run's migrations stay applied.
+ */
+export async function migrateUp(handle: DatabaseHandle, options: MigrationOptions = {}): Promise<MigrationRun> {
+  return summarise(await migrator(handle, options).migrateToLatest());
+}
+
+/** Reverts the most recently applied migration (none applied: reverts nothing). */
+export async function migrateDown(handle: DatabaseHandle, options: MigrationOptions = {}): Promise<MigrationRun> {
+  return summarise(await migrator(handle, options).migrateDown());
+}
+
+export async function migrationStatus(handle: DatabaseHandle, options: MigrationOptions = {}): Promise<MigrationState[]> {
+  const migrations = await migrator(handle, options).getMigrations();
+  return migrations.map(({ name, executedAt }) =>
+    executedAt ? { name, applied: true, appliedAt: executedAt } : { name, applied: false },
+  );
+}
+
+let cachedMigrationsDir: string | undefined;
+
+/**
+ * The repository's `migrations/` folder: next to the nearest `package.json` above this file,
+ * which finds it both from `src/platform/db/` and from the compiled `dist/src/platform/db/`.
+ */
+export function migrationsDir(): string {
+  if (cachedMigrationsDir) return cachedMigrationsDir;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the migrations folder: no package.json above the database module');
+    dir = parent;
+  }
+  cachedMigrationsDir = path.join(dir, 'migrations');
+  return cachedMigrationsDir;
+}
+
+function migrator(handle: DatabaseHandle, { dir = migrationsDir() }: MigrationOptions): Migrator {
+  return new Migrator({ db: handle.db, provider: new SqlFileMigrationProvider(dir) });
+}
+
+function summarise({ error, results = [] }: MigrationResultSet): MigrationRun {
+  if (error !== undefined) {
+    const failed = results.find((result) => result.status === 'Error');
+    const what = failed ? `migration ${failed.migrationName} (${failed.direction.toLowerCase()})` : 'migrations';
+    throw new Error(`${what} failed: ${describeDatabaseFailure(error)}`, { cause: error });
+  }
+  const done = (direction: 'Up' | 'Down') =>
+    results.filter((r) => r.status === 'Success' && r.direction === direction).map((r) => r.migrationName);
+  return { applied: done('Up'), reverted: done('Down') };
+}

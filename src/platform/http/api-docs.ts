@@ -1,0 +1,71 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { sendProblem } from './problem.js';
+
+export interface ApiDocsOptions {
+  title: string;
+  version: string;
+  /** Unset: docs are open (development only; the production guard refuses it). */
+  credentials?: { user: string; password: string };
+}
+
+// Swagger UI's bundle needs nothing from elsewhere; only this route tree gets this
+// policy, and the API's stricter one stays on every other response. The one inline style
+// Swagger UI injects is allowed by its hash, not by 'unsafe-inline'; the browser test
+// fails if an upgrade changes it.
+const DOCS_CSP = [
+  "default-src 'self'",
+  "base-uri 'self'",
+  "connect-src 'self'",
+  "font-src 'self' data:",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='",
+].join('; ');
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Checks Basic credentials in constant time (hashing first makes lengths equal). */
+export function basicAuthMatches(header: string | undefined, expected: { user: string; password: string }): boolean {
+  if (!header?.startsWith('Basic ')) return false;
+  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) return false;
+  const userOk = timingSafeEqual(digest(decoded.slice(0, colon)), digest(expected.user));
+  const passwordOk = timingSafeEqual(digest(decoded.slice(colon + 1)), digest(expected.password));
+  return userOk && passwordOk;
+}
+
+/** Registers OpenAPI generation; call before any route so every schema is collected. */
+export async function registerOpenApi(app: FastifyInstance, options: ApiDocsOptions): Promise<void> {
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: options.title, version: options.version },
+      components: { securitySchemes: {} },
+    },
+  });
+}
+
+/** `/docs` (Swagger UI) and `/openapi.json`, behind Basic Auth when credentials are set. */
+export async function apiDocsRoutes(app: FastifyInstance, options: ApiDocsOptions): Promise<void> {
+  const { credentials } = options;
+  if (credentials) {
+    app.addHook('onRequest', (request, reply, done) => {
+      if (basicAuthMatches(request.headers.authorization, credentials)) return done();
+      reply.header('www-authenticate', 'Basic realm="rampart-docs", charset="UTF-8"');
+      sendProblem(reply, 401, 'unauthorized', 'Unauthorized', 'API docs need the DOCS_USER credentials (HTTP Basic).');
+    });
+  }
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: DOCS_CSP,
+  });
+}

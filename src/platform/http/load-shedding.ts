@@ -1,0 +1,66 @@
+import { getHeapStatistics } from 'node:v8';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { pathOf, PROBE_PATHS } from './probe-paths.js';
+import { sendProblem } from './problem.js';
+
+export interface PressureLimits {
+  /** 0 disables. */
+  maxEventLoopDelayMs: number;
+  /** 0 disables. */
+  maxHeapUsedBytes: number;
+  sampleIntervalMs?: number;
+}
+
+export interface PressureGauge {
+  overloaded(): boolean;
+  eventLoopDelayMs(): number;
+  stop(): void;
+}
+
+// Pressure is judged over the last ten samples (one second by default), so one late
+// timer tick keeps shedding long enough for the backlog it caused to drain.
+const WINDOW_SAMPLES = 10;
+
+/**
+ * Samples pressure on a timer so the per-request check is one boolean read. Event-loop
+ * delay is measured as timer drift: a loop blocked for 300 ms fires a 100 ms timer 300 ms late.
+ */
+export function watchPressure(limits: PressureLimits): PressureGauge {
+  const interval = limits.sampleIntervalMs ?? 100;
+  const samples: number[] = [];
+  let delayMs = 0;
+  let overloaded = false;
+  let expected = performance.now() + interval;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    samples.push(Math.max(0, now - expected));
+    if (samples.length > WINDOW_SAMPLES) samples.shift();
+    delayMs = Math.max(...samples);
+    expected = now + interval;
+    const loopTooSlow = limits.maxEventLoopDelayMs > 0 && delayMs > limits.maxEventLoopDelayMs;
+    const heapTooBig = limits.maxHeapUsedBytes > 0 && getHeapStatistics().used_heap_size > limits.maxHeapUsedBytes;
+    overloaded = loopTooSlow || heapTooBig;
+  }, interval);
+  timer.unref();
+  return { overloaded: () => overloaded, eventLoopDelayMs: () => delayMs, stop: () => clearInterval(timer) };
+}
+
+export interface LoadSheddingOptions {
+  gauge: PressureGauge;
+  retryAfterS: number;
+  onShed(): void;
+}
+
+export const loadShedding = fp(
+  async (app: FastifyInstance, options: LoadSheddingOptions) => {
+    const retryAfter = String(options.retryAfterS);
+    app.addHook('onRequest', (request, reply, done) => {
+      if (!options.gauge.overloaded() || PROBE_PATHS.has(pathOf(request.url))) return done();
+      options.onShed();
+      reply.header('retry-after', retryAfter);
+      sendProblem(reply, 503, 'overloaded', 'Service Unavailable', `The server is overloaded; retry after ${retryAfter} seconds.`);
+    });
+  },
+  { name: 'rampart-load-shedding' },
+);

@@ -1,0 +1,75 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import fastifyCompress from '@fastify/compress';
+import type { Logger } from '../log/logger.js';
+import type { HttpMetrics } from '../metrics/registry.js';
+import { apiDocsRoutes, registerOpenApi, type ApiDocsOptions } from './api-docs.js';
+import { correlationIdFor, correlationIdHeader } from './correlation-id.js';
+import { corsPolicy } from './cors.js';
+import { httpsRedirect } from './https-redirect.js';
+import { loadShedding, type PressureGauge } from './load-shedding.js';
+import { frameworkErrorHandler, problemDetails } from './problem.js';
+import { requestObserver } from './request-observer.js';
+import { securityHeaders } from './security-headers.js';
+import { staticAssets } from './static-assets.js';
+
+export interface HttpServerOptions {
+  logger: Logger;
+  metrics: HttpMetrics;
+  pressure: PressureGauge;
+  production: boolean;
+  forceHttps: boolean;
+  trustedProxies: readonly string[];
+  corsOrigins: readonly string[];
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  loadShedRetryAfterS: number;
+  /** Unset: no docs routes at all. */
+  docs?: ApiDocsOptions;
+  staticRoot: string;
+  /** Routes: the platform's own (health) and every feature; each inherits every control. */
+  routes: ReadonlyArray<FastifyPluginAsync>;
+}
+
+/** The public Fastify server with every hardening control, in the order a request meets them. */
+export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; typing it as such keeps one instance type across plugins.
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // One line per request is written by requestObserver, with the fields dashboards need.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
+    genReqId: correlationIdFor,
+    trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
+    bodyLimit: options.bodyLimitBytes,
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    // Socket inactivity: a client that stops sending mid-request is dropped.
+    connectionTimeout: options.requestTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    frameworkErrors: frameworkErrorHandler,
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
+    // Node's defaults allow a minute for headers and check only every 30 s; a slowloris
+    // client trickling headers is cut off at headersTimeout, checked at a tenth of it.
+    http: {
+      headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs),
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(options.headersTimeoutMs / 10))),
+    },
+  });
+
+  await app.register(problemDetails);
+  await app.register(securityHeaders, { hsts: options.forceHttps || options.production });
+  await app.register(correlationIdHeader);
+  await app.register(requestObserver, { metrics: options.metrics });
+  await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });
+  if (options.forceHttps) await app.register(httpsRedirect, { trustedProxies: options.trustedProxies });
+  await corsPolicy(app, { origins: options.corsOrigins });
+  await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ['br', 'gzip'] });
+  if (options.docs) await registerOpenApi(app, options.docs);
+
+  await app.register(staticAssets, { root: options.staticRoot });
+  if (options.docs) await app.register(apiDocsRoutes, options.docs);
+  for (const routes of options.routes) await app.register(routes);
+  return app;
+}

@@ -1,0 +1,45 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface HttpMetrics {
+  requests: Counter<'method' | 'route' | 'status'>;
+  duration: Histogram<'method' | 'route' | 'status'>;
+  shed: Counter;
+}
+
+export interface Metrics {
+  registry: Registry;
+  http: HttpMetrics;
+  /** Registers a gauge whose value is read at scrape time. */
+  gauge(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, value: number) => void) => void | Promise<void>): void;
+}
+
+// Buckets resolve the SLO thresholds (0.1 s, 0.5 s, 1 s, 3 s) exactly, so P95 < 1 s and P99 < 3 s
+// can be read off without interpolation across a threshold.
+export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10];
+
+/** One registry per process; nothing global, so tests can build several side by side. */
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const http: HttpMetrics = {
+    requests: new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+    duration: new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration in seconds, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], buckets: HTTP_DURATION_BUCKETS, registers: [registry] }),
+    shed: new Counter({ name: 'http_requests_shed_total', help: 'Requests refused with 503 by load shedding.', registers: [registry] }),
+  };
+  return {
+    registry,
+    http,
+    gauge(name, help, labelNames, collect) {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        async collect() {
+          this.reset();
+          await collect((labels, value) => this.set(labels, value));
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configMarkdownTable } from '../../src/cli/config-table.js';
+import { databaseTargets } from '../support/databases.js';
+import { repoRoot, runCli, startRampart } from '../support/rampart-process.js';
+
+const SAFE_PRODUCTION = {
+  RAMPART_ENV: 'production',
+  APP_SECRET: 'p'.repeat(40),
+  FORCE_HTTPS: 'true',
+  DOCS_USER: 'docs',
+  DOCS_PASSWORD: 'a-long-docs-password',
+  CORS_ORIGINS: 'https://app.example.com',
+};
+
+describe('rampart CLI', () => {
+  it('lists its commands in --help', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['serve', 'worker', 'migrate', 'config']) expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+  });
+
+  it.each([
+    ['PORT', 'eighty', /PORT: expected an integer, got "eighty"/],
+    ['PORT', '70000', /PORT: must be ≤ 65535/],
+    ['FORCE_HTTPS', 'maybe', /FORCE_HTTPS: expected true or false/],
+    ['RAMPART_ENV', 'staging', /RAMPART_ENV: expected one of development, production/],
+    ['TRUSTED_PROXIES', '0.0.0.0/0', /TRUSTED_PROXIES: "0\.0\.0\.0\/0" would trust every address/],
+    ['TRUSTED_PROXIES', '10.0.0.0/8,not-an-ip', /TRUSTED_PROXIES: "not-an-ip" is not an IP address or CIDR/],
+    ['DATABASE_URL', 'not a url', /DATABASE_URL: not a valid URL/],
+    ['RAMPART_PROT', '8080', /RAMPART_PROT: unknown setting/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL: expected one of/],
+  ])('refuses to start when %s=%s, naming the variable', async (name, value, message) => {
+    const { code, stderr } = await runCli(['serve'], { [name]: value });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+  });
+
+  it('never echoes a malformed secret value', async () => {
+    const { code, stderr } = await runCli(['serve'], { DOCS_USER: 'docs', DOCS_PASSWORD: 'hunter2-secret-value', APP_SECRET: 'short-secret-value' });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/APP_SECRET: must be at least 32 characters/);
+    expect(stderr).not.toContain('short-secret-value');
+    expect(stderr).not.toContain('hunter2-secret-value');
+  });
+
+  it('refuses unsafe production settings with one line per problem', async () => {
+    const { code, stderr } = await runCli(['serve'], { RAMPART_ENV: 'production', CORS_ORIGINS: '*' });
+    expect(code).toBe(3);
+    const lines = stderr.trim().split('\n');
+    expect(lines[0]).toBe('rampart: refusing to start in production:');
+    const problems = lines.slice(1).join('\n');
+    expect(problems).toMatch(/DATABASE_URL is not set/);
+    expect(problems).toMatch(/APP_SECRET is not set: generated secrets/);
+    expect(problems).toMatch(/FORCE_HTTPS is off/);
+    expect(problems).toMatch(/CORS_ORIGINS contains "\*"/);
+    expect(problems).toMatch(/DOCS_ENABLED without DOCS_USER/);
+    expect(lines).toHaveLength(6);
+  });
+
+  const postgres = databaseTargets()[1]!;
+  it.skipIf(!postgres.available)('starts in production when every setting is safe', async () => {
+    const target = await postgres.create();
+    try {
+      const rampart = await startRampart({ env: { ...SAFE_PRODUCTION, DATABASE_URL: target.url } });
+      const res = await rampart.request('/health');
+      expect(res.status).toBe(200);
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains; preload');
+      expect(await rampart.stop()).toBe(0);
+    } finally {
+      await target.cleanup();
+    }
+  });
+
+  it('documents every setting in the README table generated from the schema', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const match = /<!-- config-table:start -->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme);
+    expect(match, 'README.md has the config-table markers').not.toBeNull();
+    expect(match![1]).toBe(configMarkdownTable());
+  });
+});

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { send, startRampart, type HttpResponse, type RampartProcess } from '../support/rampart-process.js';
+
+const SECURITY_HEADERS: Record<string, RegExp> = {
+  'content-security-policy': /default-src 'self'/,
+  'x-content-type-options': /^nosniff$/,
+  'x-frame-options': /^DENY$/,
+  'referrer-policy': /^strict-origin-when-cross-origin$/,
+  'permissions-policy': /^geolocation=\(\), microphone=\(\), camera=\(\)$/,
+  'cross-origin-opener-policy': /^same-origin$/,
+  'cross-origin-resource-policy': /^same-origin$/,
+};
+
+function expectSecurityHeaders(res: HttpResponse) {
+  for (const [name, pattern] of Object.entries(SECURITY_HEADERS)) expect(res.headers[name], name).toMatch(pattern);
+  expect(res.headers['x-powered-by']).toBeUndefined();
+}
+
+describe('public HTTP port', () => {
+  let rampart: RampartProcess;
+  beforeAll(async () => {
+    rampart = await startRampart({ env: { CORS_ORIGINS: 'https://app.example.com', BODY_LIMIT_BYTES: '1024' } });
+  });
+  afterAll(async () => {
+    await rampart?.stop();
+  });
+
+  it('sends every security header on successes, 404s, and errors', async () => {
+    const responses = await Promise.all([
+      rampart.request('/health'),
+      rampart.request('/no/such/route'),
+      rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' }),
+      rampart.request('/test/boom'),
+    ]);
+    expect(responses.map((r) => r.status)).toEqual([200, 404, 400, 500]);
+    for (const res of responses) expectSecurityHeaders(res);
+  });
+
+  it('does not send HSTS over plain HTTP in development without FORCE_HTTPS', async () => {
+    const res = await rampart.request('/health');
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('echoes a valid X-Correlation-ID and logs it on the request line', async () => {
+    const res = await rampart.request('/test/items/7', { headers: { 'x-correlation-id': 'order-42.retry_1' } });
+    expect(res.headers['x-correlation-id']).toBe('order-42.retry_1');
+    const line = await rampart.waitForLog((l) => l.msg === 'request completed' && l.correlation_id === 'order-42.retry_1');
+    expect(line).toMatchObject({ method: 'GET', route: '/test/items/:id', status: 200, level: 'info' });
+    expect(typeof line.duration_ms).toBe('number');
+    expect(typeof line.time).toBe('string');
+  });
+
+  it.each([
+    ['too long', 'a'.repeat(65)],
+    ['bad characters', 'abc def<script>'],
+    ['header injection attempt', 'abc%0d%0aset-cookie:x'],
+  ])('replaces an invalid X-Correlation-ID (%s) with a fresh UUID', async (_case, value) => {
+    const res = await rampart.request('/health', { headers: { 'x-correlation-id': value } });
+    expect(res.headers['x-correlation-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('answers malformed JSON with 400 problem+json', async () => {
+    const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "x",' });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = res.json();
+    expect(problem).toMatchObject({ type: '/problems/malformed-json', title: 'Malformed JSON', status: 400 });
+    expect(problem.correlation_id).toBe(res.headers['x-correlation-id']);
+    expect(typeof problem.detail).toBe('string');
+  });
+
+  it('answers a wrong content type with 415', async () => {
+    const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<a/>' });
+    expect(res.status).toBe(415);
+    expect(res.json()).toMatchObject({ type: '/problems/unsupported-media-type', status: 415 });
+  });
+
+  it('answers a body over the limit with 413', async () => {
+    const body = JSON.stringify({ name: 'x'.repeat(2048), age: 1 });
+    const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(413);
+    expect(res.json()).toMatchObject({ type: '/problems/payload-too-large', status: 413 });
+  });
+
+  it('answers an unknown route with 404 problem+json', async () => {
+    const res = await rampart.request('/v1/nothing-here?x=1');
+    expect(res.status).toBe(404);
+    expect(res.json()).toMatchObject({ type: '/problems/not-found', status: 404, detail: 'No route matches GET /v1/nothing-here.' });
+  });
+
+  it('lists every failing field of a schema violation with 422', async () => {
+    const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '', age: -1, extra: true }) });
+    expect(res.status).toBe(422);
+    const problem = res.json<{ type: string; errors: Array<{ field: string; message: string }> }>();
+    expect(problem.type).toBe('/problems/validation-failed');
+    const fields = problem.errors.map((e) => e.field).sort();
+    expect(fields).toEqual(['body', 'body/age', 'body/name']);
+  });
+
+  it('accepts a valid body', async () => {
+    const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', age: 36 }) });
+    expect(res.status).toBe(200);
+    expect(res.json()).toEqual({ received: { name: 'Ada', age: 36 } });
+  });
+
+  it('never leaks stack traces or internal messages in a 500', async () => {
+    const res = await rampart.request('/test/boom');
+    expect(res.status).toBe(500);
+    expect(res.body).not.toMatch(/exploded|postgres:|at .*\.m?js|stack/i);
+    expect(res.json()).toMatchObject({ type: '/problems/internal-error', status: 500 });
+    const logged = await rampart.waitForLog((l) => l.msg === 'unhandled error' && l.correlation_id === res.headers['x-correlation-id']);
+    expect(JSON.stringify(logged)).toMatch(/exploded/);
+  });
+
+  it('serves the internal metrics on the metrics port only', async () => {
+    expect((await rampart.request('/metrics')).status).toBe(404);
+    await rampart.request('/test/items/123');
+    await rampart.request('/test/items/456');
+    const metrics = (await send(rampart.metricsUrl)).body;
+    expect(metrics).toMatch(/http_requests_total\{method="GET",route="\/test\/items\/:id",status="200"\} [2-9]/);
+    expect(metrics).not.toMatch(/\/test\/items\/123/);
+    for (const le of ['0.1', '0.5', '1', '3']) expect(metrics).toContain(`http_request_duration_seconds_bucket{le="${le}",method="GET",route="/test/items/:id",status="200"}`);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(metrics).toMatch(/^process_resident_memory_bytes /m);
+    expect(metrics).toMatch(/^nodejs_heap_size_used_bytes /m);
+    expect(metrics).toMatch(/^db_pool_connections\{state="total"\}/m);
+  });
+
+  it('allows only configured CORS origins', async () => {
+    const allowed = await rampart.request('/health', { headers: { origin: 'https://app.example.com' } });
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+    const other = await rampart.request('/health', { headers: { origin: 'https://evil.example.net' } });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    const preflight = await rampart.request('/test/echo', { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-methods']).toMatch(/POST/);
+  });
+
+  it('serves static assets with 7-day immutable caching', async () => {
+    const res = await rampart.request('/assets/rampart.svg');
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('public, max-age=604800, immutable');
+    expect(res.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expectSecurityHeaders(res);
+    expect((await rampart.request('/assets/../package.json')).status).toBe(404);
+  });
+
+  it('compresses large responses for clients that accept it', async () => {
+    const res = await rampart.request('/test/big', { headers: { 'accept-encoding': 'gzip' } });
+    expect(res.headers['content-encoding']).toBe('gzip');
+    const plain = await rampart.request('/test/big');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('writes only JSON lines to stdout, each with time, level and msg', () => {
+    expect(rampart.logs.length).toBeGreaterThan(5);
+    for (const line of rampart.logs) {
+      expect(line.level).not.toBe('unparsed');
+      expect(line).toHaveProperty('time');
+      expect(line).toHaveProperty('msg');
+    }
+  });
+});

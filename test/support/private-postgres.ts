@@ -1,0 +1,95 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { appendFile, chown, mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface PrivatePostgres {
+  /** Trust-auth superuser URL to the `postgres` database. */
+  url: string;
+  port: number;
+  /** `pg_ctl stop -m immediate`: connections die the way they do when a server crashes. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the server if it runs and deletes its files. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * The PostgreSQL server binaries (`initdb`, `pg_ctl`): `$PG_BIN_DIR`, else the newest
+ * `/usr/lib/postgresql/<version>/bin`, else undefined.
+ */
+export function postgresBinDir(): string | undefined {
+  if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const newest = readdirSync(root)
+    .filter((version) => existsSync(path.join(root, version, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a))[0];
+  return newest && path.join(root, newest, 'bin');
+}
+
+/**
+ * Starts a throwaway PostgreSQL cluster on a free port in a temp dir, for tests that must
+ * kill and restart the server. Never touches the shared cluster.
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const binDir = postgresBinDir();
+  if (!binDir) throw new Error('PostgreSQL server binaries not found; set PG_BIN_DIR');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-pg-'));
+  const dataDir = path.join(dir, 'data');
+  const asOwner = await clusterOwner(dir);
+  const pgCtl = (...args: string[]) => asOwner(path.join(binDir, 'pg_ctl'), ['-D', dataDir, ...args]);
+
+  try {
+    await asOwner(path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+    const port = await freePort();
+    // The socket goes in our own dir so it cannot collide with the shared cluster's.
+    await appendFile(
+      path.join(dataDir, 'postgresql.conf'),
+      `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\n`,
+    );
+    const start = () => pgCtl('-l', path.join(dir, 'server.log'), '-w', '-t', '30', 'start').then(() => {});
+    await start();
+    return {
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      port,
+      start,
+      stop: () => pgCtl('-m', 'immediate', '-w', 'stop').then(() => {}),
+      async destroy() {
+        await pgCtl('-m', 'immediate', '-w', 'stop').catch(() => {});
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await pgCtl('-m', 'immediate', '-w', 'stop').catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+type Runner = (command: string, args: string[]) => Promise<{ stdout: string; stderr: string }>;
+
+// initdb and postgres refuse to run as root; as root, hand the dir to the `postgres` user.
+async function clusterOwner(dir: string): Promise<Runner> {
+  if (process.getuid?.() !== 0) return (command, args) => run(command, args);
+  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+  await chown(dir, Number(uid.stdout.trim()), Number(gid.stdout.trim()));
+  return (command, args) => run('runuser', ['-u', 'postgres', '--', command, ...args]);
+}
+
+/** A port nothing listens on right now (the OS may hand it out again later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
