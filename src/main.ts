@@ -66,6 +66,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     poolMax: config.databasePoolMax,
     idleTimeoutMs: config.databaseIdleTimeoutMs,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
+    logger,
   });
   const closers: Array<() => Promise<void>> = [() => database.close()];
   try {

@@ -3,9 +3,10 @@ import { Command, Argument } from 'commander';
 import { packageVersion } from '../package-info.js';
 import { CliExit, EXIT, resolveConfig } from './bootstrap.js';
 import { configMarkdownTable } from './config-table.js';
-import { migrateCommand, type MigrateAction } from './migrate.js';
-import { serveCommand } from './serve.js';
-import { workerCommand } from './worker.js';
+import type { MigrateAction } from './migrate.js';
+import type { ServeOptions } from './serve.js';
+
+// Commands load their modules on use: `--help` and `config` stay instant.
 
 const program = new Command()
   .name('rampart')
@@ -17,15 +18,15 @@ program
   .description('run the web process (public HTTP port + internal metrics port)')
   .option('--with-worker', 'also run the worker in this process (what `npm start` does)')
   .option('--plugin <module...>', 'load extra route plugins (modules default-exporting a Fastify plugin)')
-  .action(serveCommand);
+  .action(async (options: ServeOptions) => (await import('./serve.js')).serveCommand(options));
 
-program.command('worker').description('run the background worker').action(workerCommand);
+program.command('worker').description('run the background worker').action(async () => (await import('./worker.js')).workerCommand());
 
 program
   .command('migrate')
   .description('apply, revert or list database migrations (DATABASE_URL, or the embedded database)')
   .addArgument(new Argument('[action]', 'what to do').choices(['up', 'down', 'status']).default('up'))
-  .action((action: MigrateAction) => migrateCommand(action));
+  .action(async (action: MigrateAction) => (await import('./migrate.js')).migrateCommand(action));
 
 program
   .command('config')

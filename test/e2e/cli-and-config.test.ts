@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configMarkdownTable } from '../../src/cli/config-table.js';
@@ -19,6 +21,14 @@ describe('rampart CLI', () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
     for (const command of ['serve', 'worker', 'migrate', 'config']) expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+  });
+
+  it('is reachable as `npx rampart` inside the repository', async () => {
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile('npx', ['--no-install', 'rampart', '--help'], { cwd: repoRoot }, (error, stdout) => resolve({ code: error ? (error.code as number) : 0, stdout }));
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Usage: rampart/);
   });
 
   it.each([
@@ -71,6 +81,21 @@ describe('rampart CLI', () => {
     } finally {
       await target.cleanup();
     }
+  });
+
+  it('refuses a second process on the same embedded database instead of corrupting it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rampart-lock-'));
+    const rampart = await startRampart({ env: { RAMPART_DATA_DIR: dataDir } });
+    try {
+      const second = await runCli(['migrate', 'status'], { RAMPART_DATA_DIR: dataDir });
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(new RegExp(`in use by process ${rampart.child.pid}`));
+    } finally {
+      expect(await rampart.stop()).toBe(0);
+    }
+    // The lock goes with the process: the CLI works now.
+    expect((await runCli(['migrate', 'status'], { RAMPART_DATA_DIR: dataDir })).code).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('documents every setting in the README table generated from the schema', () => {

@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterEach, beforeEach } from 'vitest';
+import { ensurePGliteTemplate, seedFromTemplate } from '../../src/platform/db/pglite-template.js';
 import { openDatabase, pgliteDir, type DatabaseHandle, type DatabaseOptions } from '../../src/platform/db/database.js';
 
-// PGlite does not export its package.json; find it beside the resolved entry point.
-const PGLITE_VERSION: string = JSON.parse(
-  readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8'),
-).version;
 
 export interface DatabaseTarget {
   name: 'pglite' | 'postgres';
@@ -97,35 +91,9 @@ export function testDatabaseOptions(target: DatabaseTarget): DatabaseOptions {
 export async function createPGliteTarget(): Promise<DatabaseTarget> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rampart-test-'));
   // A new PGlite cluster takes seconds to initialise; copying a pristine one takes a fraction.
-  await cp(await pristinePGliteCluster(), pgliteDir(dataDir), { recursive: true });
+  await ensurePGliteTemplate();
+  await seedFromTemplate(pgliteDir(dataDir));
   return { name: 'pglite', dataDir, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
-}
-
-let pristineCluster: Promise<string> | undefined;
-
-/**
- * A freshly initialised PGlite cluster to copy from. It is a cache shared by test
- * processes and runs (vitest kills its workers, so nothing per-process could remove it); the
- * PGlite version in its name keeps a newer PGlite from reading an older cluster.
- */
-function pristinePGliteCluster(): Promise<string> {
-  pristineCluster ??= (async () => {
-    const dir = path.join(os.tmpdir(), `rampart-pglite-template-${PGLITE_VERSION}`);
-    if (existsSync(dir)) return dir;
-    const scratch = await mkdtemp(`${dir}-building-`);
-    try {
-      const pglite = await PGlite.create(scratch);
-      await pglite.close();
-      // Publishing with a rename means a concurrent process sees a whole cluster or none.
-      await rename(scratch, dir).catch((error: NodeJS.ErrnoException) => {
-        if (!existsSync(dir)) throw error;
-      });
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
-    return dir;
-  })();
-  return pristineCluster;
 }
 
 async function createPostgresTarget(adminUrl: string): Promise<DatabaseTarget> {

@@ -6,6 +6,8 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { describeDatabaseFailure, secretsOf } from './failure-reason.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { holdDataDirLock } from './data-dir-lock.js';
+import { seedFromTemplate } from './pglite-template.js';
 import type { Tables } from './tables.js';
 
 export interface DatabaseOptions {
@@ -40,10 +42,18 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
 
 async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
   const dir = pgliteDir(dataDir);
-  await mkdir(dir, { recursive: true });
-  const dialect = new PGliteDialect(await PGlite.create(dir));
-  const db = new Kysely<Tables>({ dialect });
-  return handle(db, 'pglite', () => dialect.stats(), []);
+  // Two processes on one PGlite directory corrupt it; the second is refused with a reason.
+  const lock = await holdDataDirLock(dataDir);
+  try {
+    await seedFromTemplate(dir);
+    await mkdir(dir, { recursive: true });
+    const dialect = new PGliteDialect(await PGlite.create(dir));
+    const db = new Kysely<Tables>({ dialect });
+    return handle(db, 'pglite', () => dialect.stats(), [], () => lock.release());
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
 }
 
 function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
@@ -62,7 +72,7 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   });
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const stats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
-  return handle(db, 'postgres', stats, secrets);
+  return handle(db, 'postgres', stats, secrets, async () => {});
 }
 
 function handle(
@@ -70,6 +80,7 @@ function handle(
   kind: DatabaseHandle['kind'],
   poolStats: DatabaseHandle['poolStats'],
   secrets: string[],
+  afterClose: () => Promise<void>,
 ): DatabaseHandle {
   let closing: Promise<void> | undefined;
   return {
@@ -85,7 +96,7 @@ function handle(
       }
     },
     close() {
-      closing ??= db.destroy();
+      closing ??= db.destroy().finally(afterClose);
       return closing;
     },
   };
