@@ -183,7 +183,7 @@ export function responseBytes(res) {
 export async function waitFor200(urls, { child, timeoutMs, intervalMs = 50 }) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child?.exited) return { ok: false, reason: 'process exited before becoming healthy' };
+    if (child?.exited) return { ok: false, reason: `process exited (${child.exitCode ?? child.signalCode}) before becoming healthy` };
     for (const url of urls) {
       const res = await httpGet(url, 1000);
       if (res?.status === 200) return { ok: true, url };

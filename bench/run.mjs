@@ -144,12 +144,48 @@ async function captureStaticHeaders(url) {
   return out;
 }
 
-async function measure(url) {
+const FOREIGN_CPU_LIMIT = 0.1;
+
+/**
+ * CPU counters of the whole machine, this process and the measured server.
+ * Their difference over a measurement is what *other* processes used: on two
+ * cores a test suite running alongside changes req/s more than any control.
+ */
+function cpuSnapshot(pid) {
+  let busy = 0;
+  let total = 0;
+  for (const { times: t } of os.cpus()) {
+    busy += t.user + t.nice + t.sys + t.irq;
+    total += t.user + t.nice + t.sys + t.irq + t.idle;
+  }
+  const self = process.cpuUsage();
+  let peer = null;
+  try {
+    // utime and stime are fields 14 and 15, in clock ticks (USER_HZ = 100 on Linux).
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    peer = (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    // not Linux, or the process is gone: foreign load stays unknown
+  }
+  return { busy, total, selfMs: (self.user + self.system) / 1000, peerMs: peer };
+}
+
+function foreignCpuShare(a, b) {
+  if (a.peerMs == null || b.peerMs == null || b.total <= a.total) return null;
+  const foreign = b.busy - a.busy - (b.selfMs - a.selfMs) - (b.peerMs - a.peerMs);
+  return Math.max(0, foreign / (b.total - a.total));
+}
+
+async function measure(url, pid) {
   const opts = { url, connections: CONNECTIONS, pipelining: PIPELINING };
   // Warm-up lets V8 optimise the hot path and the sockets settle; discarded.
   await autocannon({ ...opts, duration: WARMUP_S });
+  const before = cpuSnapshot(pid);
   const r = await autocannon({ ...opts, duration: DURATION_S });
+  const after = cpuSnapshot(pid);
   return {
+    foreignCpu: foreignCpuShare(before, after),
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -255,6 +291,7 @@ async function main() {
   // Alternating order cancels a monotonic drift (thermal, GC, page cache)
   // between peers instead of always penalising the one measured last.
   const rounds = [];
+  const noisy = [];
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? active : [...active].reverse();
     const round = {};
@@ -266,9 +303,14 @@ async function main() {
         process.stdout.write(` ${p.key}=DIED`);
         continue;
       }
-      round[p.key] = await measure(s.url);
-      process.stdout.write(` ${p.key}=${fmt.rps(round[p.key].rps)}`);
-      if (round[p.key].non2xx || round[p.key].errors) process.stdout.write('!');
+      const m = await measure(s.url, s.child.pid);
+      round[p.key] = m;
+      process.stdout.write(` ${p.key}=${fmt.rps(m.rps)}`);
+      if (m.non2xx || m.errors) process.stdout.write('!');
+      if (m.foreignCpu > FOREIGN_CPU_LIMIT) {
+        process.stdout.write('~');
+        noisy.push(`round ${r + 1} (${p.key}): ${Math.round(m.foreignCpu * 100)} %`);
+      }
     }
     process.stdout.write('\n');
     rounds.push(round);
@@ -304,6 +346,13 @@ async function main() {
     }
   }
 
+  if (noisy.length) {
+    notes.push(
+      `other processes used more than ${FOREIGN_CPU_LIMIT * 100} % of the CPU during ${noisy.length} measurement(s), marked ~ in the live output ` +
+        `(${noisy.join(', ')}): rerun on an idle machine before trusting the figures`,
+    );
+  }
+
   // Ratios within the same round compare runs taken minutes apart at most,
   // so they are steadier than a ratio of medians.
   const ratios = {};
@@ -317,13 +366,11 @@ async function main() {
     return { ...t, value, pass: value == null ? null : value >= t.min };
   });
 
-  console.log('\nper round (req/s):');
-  console.log(
-    table(
-      ['peer', ...rounds.map((_, i) => `r${i + 1}`)],
-      active.map((p) => [`(${p.key}) ${p.name}`, ...rounds.map((r) => (r[p.key] ? fmt.rps(r[p.key].rps) : 'n/a'))]),
-    ),
-  );
+  const cell = (m) => (m ? `${fmt.rps(m.rps)}${m.non2xx || m.errors ? '!' : ''}${m.foreignCpu > FOREIGN_CPU_LIMIT ? '~' : ''}` : 'n/a');
+  const roundHeaders = ['peer', ...rounds.map((_, i) => `r${i + 1}`)];
+  const roundRows = active.map((p) => [`(${p.key}) ${p.name}`, ...rounds.map((r) => cell(r[p.key]))]);
+  console.log('\nper round (req/s; ! = non-2xx/errors, ~ = other processes busy):');
+  console.log(table(roundHeaders, roundRows));
 
   const summaryHeaders = ['peer', 'req/s', 'p50 ms', 'p99 ms', 'vs a', 'bytes/resp', 'non-2xx'];
   const summaryRows = PEERS.map((p) => {
@@ -383,6 +430,12 @@ async function main() {
       summaryHeaders,
       summaryRows.map((r, i) => [`(${PEERS[i].key}) ${PEERS[i].label}`, ...r.slice(1)]),
     ),
+    '',
+    '## Per round (req/s)',
+    '',
+    'Order alternates each round. `!` = non-2xx or socket errors, `~` = other processes used the CPU during that measurement.',
+    '',
+    mdTable(roundHeaders, roundRows),
     '',
     '## Ratios (req/s; per round, then median)',
     '',
