@@ -60,13 +60,16 @@ const FALLBACK_HEADERS = {
   'x-xss-protection': '0',
 };
 
-const PEERS = [
+const ALL_PEERS = [
   { key: 'a', name: 'fastify-bare', label: 'Fastify, no plugins' },
   { key: 'b', name: 'fastify-floor', label: 'Fastify + Rampart’s static headers (byte floor)' },
   { key: 'c', name: 'rampart', label: 'Rampart, all controls on, request logging' },
   { key: 'd', name: 'fastify-plugins', label: 'Fastify + helmet + under-pressure + logger + correlation id' },
   { key: 'e', name: 'express-stack', label: 'Express 5 + helmet + cors + pino-http' },
 ];
+// BENCH_PEERS=b,c measures a subset (quick iterations); the default is all five.
+const SELECTED = (process.env.BENCH_PEERS ?? 'a,b,c,d,e').split(',').map((k) => k.trim());
+const PEERS = ALL_PEERS.filter((p) => SELECTED.includes(p.key));
 
 function positiveNumber(env, dflt) {
   const raw = process.env[env];
@@ -392,7 +395,9 @@ async function main() {
   for (const n of notes) console.log(`NOTE: ${n}`);
 
   console.log('\nstartup (rampart serve --with-worker):');
-  const startup = await runStartupBench({ log: (m) => console.log(`  ${m}`) });
+  const startup = process.env.BENCH_STARTUP_RUNS === '0'
+    ? { status: 'skipped', reason: 'BENCH_STARTUP_RUNS=0' }
+    : await runStartupBench({ log: (m) => console.log(`  ${m}`) });
 
   const results = {
     startedAt: startedAt.toISOString(),

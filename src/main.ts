@@ -9,7 +9,8 @@ import { healthRoutes } from './platform/health/health-routes.js';
 import type { DependencyCheck } from './platform/health/readiness.js';
 import { buildHttpServer } from './platform/http/server.js';
 import { watchPressure, type PressureGauge } from './platform/http/load-shedding.js';
-import { createLogger, type Logger } from './platform/log/logger.js';
+import { createLogging, type Logger } from './platform/log/logger.js';
+import { createRequestLineWriter } from './platform/log/request-line.js';
 import { createMetrics, type Metrics } from './platform/metrics/registry.js';
 import { formatHost, startMetricsServer, type MetricsServer } from './platform/metrics/metrics-server.js';
 import { createRedisProbe, redisNotConfigured, type RedisProbe } from './platform/redis/redis-probe.js';
@@ -56,7 +57,8 @@ function urlPassword(value: string): string[] {
 /** Composition root: config → platform → features → server. */
 export async function startRampart(config: Config, options: RampartOptions): Promise<Rampart> {
   const secrets = secretsOf(config);
-  const logger = createLogger({ level: config.logLevel, secretKeys: secrets.keys, secretValues: secrets.values });
+  const logging = createLogging({ level: config.logLevel, secretKeys: secrets.keys, secretValues: secrets.values });
+  const { logger } = logging;
   for (const problem of unsafeSettings(config)) logger.warn(`unsafe for production: ${problem}`);
 
   const metrics = createMetrics();
@@ -98,6 +100,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
         : undefined;
       app = await buildHttpServer({
         logger,
+        writeRequestLine: createRequestLineWriter(logging.destination, logging.redactor, () => logger.isLevelEnabled('info')),
         metrics: metrics.http,
         pressure,
         production: config.env === 'production',
@@ -152,7 +155,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
         pressure?.stop();
         for (const close of closers) await close().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
         logger.info({ clean }, 'stopped');
-        logger.flush();
+        logging.flush();
         return clean;
       },
     };

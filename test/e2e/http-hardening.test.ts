@@ -146,11 +146,16 @@ describe('public HTTP port', () => {
     expect((await rampart.request('/assets/../package.json')).status).toBe(404);
   });
 
-  it('compresses large responses for clients that accept it', async () => {
-    const res = await rampart.request('/test/big', { headers: { 'accept-encoding': 'gzip' } });
-    expect(res.headers['content-encoding']).toBe('gzip');
-    const plain = await rampart.request('/test/big');
+  it('compresses large static and docs responses for clients that accept it, and leaves API JSON to the proxy', async () => {
+    const asset = await rampart.request('/docs/static/swagger-ui-bundle.js', { headers: { 'accept-encoding': 'gzip' } });
+    expect(asset.status).toBe(200);
+    expect(asset.headers['content-encoding']).toBe('gzip');
+    const openapi = await rampart.request('/openapi.json', { headers: { 'accept-encoding': 'br' } });
+    expect(openapi.headers['content-encoding']).toBe('br');
+    const plain = await rampart.request('/docs/static/swagger-ui-bundle.js');
     expect(plain.headers['content-encoding']).toBeUndefined();
+    const api = await rampart.request('/test/big', { headers: { 'accept-encoding': 'gzip' } });
+    expect(api.headers['content-encoding']).toBeUndefined();
   });
 
   it('writes only JSON lines to stdout, each with time, level and msg', () => {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import { compressLargeResponses } from './compression.js';
 import { sendProblem } from './problem.js';
 
 export interface ApiDocsOptions {
@@ -63,6 +64,7 @@ export async function apiDocsRoutes(app: FastifyInstance, options: ApiDocsOption
       sendProblem(reply, 401, 'unauthorized', 'Unauthorized', 'API docs need the DOCS_USER credentials (HTTP Basic).');
     });
   }
+  await compressLargeResponses(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',

@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
-import fp from 'fastify-plugin';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
 const VALID_CORRELATION_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
- * Fastify's `genReqId`: a caller's valid `X-Correlation-ID` is kept so one id follows a
+ * Fastify's `genReqId` (the id is echoed by the security-headers hook): a caller's valid `X-Correlation-ID` is kept so one id follows a
  * request across services; anything else (too long, odd characters, repeated header)
  * is replaced, never echoed, so it cannot inject into logs or headers.
  */
@@ -15,13 +13,3 @@ export function correlationIdFor(req: IncomingMessage): string {
   const incoming = req.headers[CORRELATION_HEADER];
   return typeof incoming === 'string' && VALID_CORRELATION_ID.test(incoming) ? incoming : randomUUID();
 }
-
-export const correlationIdHeader = fp(
-  async (app: FastifyInstance) => {
-    app.addHook('onRequest', (request, reply, done) => {
-      reply.header(CORRELATION_HEADER, request.id);
-      done();
-    });
-  },
-  { name: 'rampart-correlation-id' },
-);

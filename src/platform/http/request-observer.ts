@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { RequestLineWriter } from '../log/request-line.js';
 import type { HttpMetrics } from '../metrics/registry.js';
 import { pathOf } from './probe-paths.js';
 
@@ -8,19 +9,14 @@ const UNMATCHED = 'unmatched';
 
 /** One log line and one metrics observation per answered request, after the response is sent. */
 export const requestObserver = fp(
-  async (app: FastifyInstance, options: { metrics: HttpMetrics }) => {
-    const { requests, duration } = options.metrics;
+  async (app: FastifyInstance, options: { metrics: HttpMetrics; writeRequestLine: RequestLineWriter }) => {
+    const { requests } = options.metrics;
     app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? UNMATCHED;
       const status = reply.statusCode;
-      const seconds = reply.elapsedTime / 1000;
-      const labels = { method: request.method, route, status: String(status) };
-      requests.inc(labels);
-      duration.observe(labels, seconds);
-      request.log.info(
-        { method: request.method, route, path: pathOf(request.url), status, duration_ms: Math.round(reply.elapsedTime * 100) / 100, client_ip: request.ip },
-        'request completed',
-      );
+      const elapsedMs = reply.elapsedTime;
+      requests.observe(request.method, route, status, elapsedMs / 1000);
+      options.writeRequestLine({ correlationId: request.id, method: request.method, route, path: pathOf(request.url), status, durationMs: elapsedMs, clientIp: request.ip });
       done();
     });
   },

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
+import { CORRELATION_HEADER } from './correlation-id.js';
 
 export interface SecurityHeadersOptions {
   /** Send HSTS (only where HTTPS is enforced: a browser that sees it over plain HTTP on localhost is stuck). */
@@ -48,11 +49,13 @@ export function securityHeaderSet(options: SecurityHeadersOptions): Record<strin
   return headers;
 }
 
+/** The security header set and the request's correlation id, on every reply, in one hook. */
 export const securityHeaders = fp(
   async (app: FastifyInstance, options: SecurityHeadersOptions) => {
     const headers = securityHeaderSet(options);
-    app.addHook('onRequest', (_request, reply, done) => {
+    app.addHook('onRequest', (request, reply, done) => {
       reply.headers(headers);
+      reply.header(CORRELATION_HEADER, request.id);
       done();
     });
   },

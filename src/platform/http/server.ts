@@ -1,9 +1,10 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import fastifyCompress from '@fastify/compress';
+import { LazyChildLogger } from '../log/lazy-child.js';
 import type { Logger } from '../log/logger.js';
+import type { RequestLineWriter } from '../log/request-line.js';
 import type { HttpMetrics } from '../metrics/registry.js';
 import { apiDocsRoutes, registerOpenApi, type ApiDocsOptions } from './api-docs.js';
-import { correlationIdFor, correlationIdHeader } from './correlation-id.js';
+import { correlationIdFor } from './correlation-id.js';
 import { corsPolicy } from './cors.js';
 import { httpsRedirect } from './https-redirect.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
@@ -14,6 +15,7 @@ import { staticAssets } from './static-assets.js';
 
 export interface HttpServerOptions {
   logger: Logger;
+  writeRequestLine: RequestLineWriter;
   metrics: HttpMetrics;
   pressure: PressureGauge;
   production: boolean;
@@ -39,13 +41,14 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request is written by requestObserver, with the fields dashboards need.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
+    childLoggerFactory: (logger, bindings, childOptions) => new LazyChildLogger(logger as Logger, bindings, childOptions) as unknown as FastifyBaseLogger,
     genReqId: correlationIdFor,
     trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
     keepAliveTimeout: options.keepAliveTimeoutMs,
-    // Socket inactivity: a client that stops sending mid-request is dropped.
-    connectionTimeout: options.requestTimeoutMs,
+    // No per-socket inactivity timer (re-armed on every read and write): requestTimeout
+    // already bounds a client that stops sending mid-request, keepAliveTimeout an idle one.
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrorHandler,
@@ -60,12 +63,10 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
 
   await app.register(problemDetails);
   await app.register(securityHeaders, { hsts: options.forceHttps || options.production });
-  await app.register(correlationIdHeader);
-  await app.register(requestObserver, { metrics: options.metrics });
+  await app.register(requestObserver, { metrics: options.metrics, writeRequestLine: options.writeRequestLine });
   await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });
   if (options.forceHttps) await app.register(httpsRedirect, { trustedProxies: options.trustedProxies });
   await corsPolicy(app, { origins: options.corsOrigins });
-  await app.register(fastifyCompress, { global: true, threshold: 1024, encodings: ['br', 'gzip'] });
   if (options.docs) await registerOpenApi(app, options.docs);
 
   await app.register(staticAssets, { root: options.staticRoot });

@@ -1,8 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { HttpRequestSeries } from './http-series.js';
 
 export interface HttpMetrics {
-  requests: Counter<'method' | 'route' | 'status'>;
-  duration: Histogram<'method' | 'route' | 'status'>;
+  requests: HttpRequestSeries;
   shed: Counter;
 }
 
@@ -22,8 +22,7 @@ export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const http: HttpMetrics = {
-    requests: new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], registers: [registry] }),
-    duration: new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration in seconds, by method, route pattern and status.', labelNames: ['method', 'route', 'status'], buckets: HTTP_DURATION_BUCKETS, registers: [registry] }),
+    requests: new HttpRequestSeries(registry, HTTP_DURATION_BUCKETS),
     shed: new Counter({ name: 'http_requests_shed_total', help: 'Requests refused with 503 by load shedding.', registers: [registry] }),
   };
   return {

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { createRedactor } from './redact.js';
+import { createRequestLineWriter, type RequestLine } from './request-line.js';
+
+const line: RequestLine = { correlationId: 'abc-123', method: 'GET', route: '/v1/items/:id', path: '/v1/items/7', status: 200, durationMs: 1.23456, clientIp: '203.0.113.9' };
+
+function write(overrides: Partial<RequestLine>, secrets: string[] = []) {
+  const out: string[] = [];
+  const writer = createRequestLineWriter({ write: (s: string) => out.push(s) }, createRedactor([], secrets), () => true);
+  writer({ ...line, ...overrides });
+  return out;
+}
+
+describe('request line', () => {
+  it('is one JSON line with the documented fields', () => {
+    const [text] = write({});
+    expect(text!.endsWith('\n')).toBe(true);
+    expect(JSON.parse(text!)).toEqual({ level: 'info', time: expect.any(String), correlation_id: 'abc-123', method: 'GET', route: '/v1/items/:id', path: '/v1/items/7', status: 200, duration_ms: 1.23, client_ip: '203.0.113.9', msg: 'request completed' });
+  });
+
+  it('stays valid JSON whatever the path, route or forwarded address contain', () => {
+    const [text] = write({ path: '/a"b\\c\n\u0000', route: '/weird"route', clientIp: 'x", "level":"fatal' });
+    const parsed = JSON.parse(text!);
+    expect(parsed.path).toBe('/a"b\\c\n\u0000');
+    expect(parsed.route).toBe('/weird"route');
+    expect(parsed.client_ip).toBe('x", "level":"fatal');
+    expect(parsed.level).toBe('info');
+  });
+
+  it('scrubs secret values from the path', () => {
+    const [text] = write({ path: '/reset/tok-supersecret-123' }, ['tok-supersecret-123']);
+    expect(JSON.parse(text!).path).toBe('/reset/[redacted]');
+  });
+
+  it('writes nothing when info is disabled', () => {
+    const out: string[] = [];
+    createRequestLineWriter({ write: (s: string) => out.push(s) }, createRedactor([], []), () => false)(line);
+    expect(out).toEqual([]);
+  });
+});
