@@ -1,5 +1,4 @@
-import type { FastifyInstance } from 'fastify';
-import fp from 'fastify-plugin';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { RequestLineWriter } from '../log/request-line.js';
 import type { HttpMetrics } from '../metrics/registry.js';
 import { pathOf } from './probe-paths.js';
@@ -7,18 +6,32 @@ import { pathOf } from './probe-paths.js';
 // Route label for requests that matched no route: the raw URL would explode cardinality.
 const UNMATCHED = 'unmatched';
 
-/** One log line and one metrics observation per answered request, after the response is sent. */
-export const requestObserver = fp(
-  async (app: FastifyInstance, options: { metrics: HttpMetrics; writeRequestLine: RequestLineWriter }) => {
-    const { requests } = options.metrics;
-    app.addHook('onResponse', (request, reply, done) => {
-      const route = request.routeOptions.url ?? UNMATCHED;
-      const status = reply.statusCode;
-      const elapsedMs = reply.elapsedTime;
-      requests.observe(request.method, route, status, elapsedMs / 1000);
-      options.writeRequestLine({ correlationId: request.id, method: request.method, route, path: pathOf(request.url), status, durationMs: elapsedMs, clientIp: request.ip });
-      done();
-    });
-  },
-  { name: 'rampart-request-observer' },
-);
+/**
+ * One log line and one metrics observation per answered request (404s and errors included).
+ * Fastify calls its log controller's `requestCompleted` once a response has finished;
+ * taking that seat instead of adding an `onResponse` hook keeps one lifecycle step off
+ * every request.
+ */
+export class RequestObserver extends LogController {
+  readonly #metrics: HttpMetrics;
+  readonly #writeRequestLine: RequestLineWriter;
+
+  constructor(options: { metrics: HttpMetrics; writeRequestLine: RequestLineWriter }) {
+    super({ disableRequestLogging: false, requestIdLogLabel: 'correlation_id' });
+    this.#metrics = options.metrics;
+    this.#writeRequestLine = options.writeRequestLine;
+  }
+
+  override incomingRequest(): void {
+    // One line per request, written when it completes.
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const route = request.routeOptions.url ?? UNMATCHED;
+    const status = reply.statusCode;
+    const elapsedMs = reply.elapsedTime;
+    this.#metrics.requests.observe(request.method, route, status, elapsedMs / 1000);
+    this.#writeRequestLine({ correlationId: request.id, method: request.method, route, path: pathOf(request.url), status, durationMs: elapsedMs, clientIp: request.ip });
+    if (error) request.log.warn({ err: error }, 'response not fully sent');
+  }
+}

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import { LazyChildLogger } from '../log/lazy-child.js';
 import type { Logger } from '../log/logger.js';
 import type { RequestLineWriter } from '../log/request-line.js';
@@ -9,7 +9,7 @@ import { corsPolicy } from './cors.js';
 import { httpsRedirect } from './https-redirect.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
 import { frameworkErrorHandler, problemDetails } from './problem.js';
-import { requestObserver } from './request-observer.js';
+import { RequestObserver } from './request-observer.js';
 import { securityHeaders } from './security-headers.js';
 import { staticAssets } from './static-assets.js';
 
@@ -39,8 +39,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; typing it as such keeps one instance type across plugins.
     loggerInstance: options.logger as FastifyBaseLogger,
-    // One line per request is written by requestObserver, with the fields dashboards need.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }),
+    // One line per request, with the fields dashboards need, plus the HTTP metrics.
+    logController: new RequestObserver({ metrics: options.metrics, writeRequestLine: options.writeRequestLine }),
     childLoggerFactory: (logger, bindings, childOptions) => new LazyChildLogger(logger as Logger, bindings, childOptions) as unknown as FastifyBaseLogger,
     genReqId: correlationIdFor,
     trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
@@ -63,7 +63,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
 
   await app.register(problemDetails);
   await app.register(securityHeaders, { hsts: options.forceHttps || options.production });
-  await app.register(requestObserver, { metrics: options.metrics, writeRequestLine: options.writeRequestLine });
   await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });
   if (options.forceHttps) await app.register(httpsRedirect, { trustedProxies: options.trustedProxies });
   await corsPolicy(app, { origins: options.corsOrigins });

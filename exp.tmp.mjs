@@ -1,0 +1,35 @@
+import Fastify from 'fastify';
+import { createLogging } from './dist/src/platform/log/logger.js';
+import { createRequestLineWriter } from './dist/src/platform/log/request-line.js';
+import { createMetrics } from './dist/src/platform/metrics/registry.js';
+import { watchPressure, loadShedding } from './dist/src/platform/http/load-shedding.js';
+import { securityHeaders } from './dist/src/platform/http/security-headers.js';
+import { requestObserver } from './dist/src/platform/http/request-observer.js';
+import { problemDetails } from './dist/src/platform/http/problem.js';
+import { correlationIdFor } from './dist/src/platform/http/correlation-id.js';
+import { LazyChildLogger } from './dist/src/platform/log/lazy-child.js';
+import { LogController } from 'fastify';
+const on = (k) => (process.env.EXP ?? '').split(',').includes(k);
+const logging = createLogging({ level: 'info', secretKeys: [], secretValues: ['abcdefghijklmnop'] });
+const metrics = createMetrics();
+const opts = {};
+if (on('logger')) { opts.loggerInstance = logging.logger; opts.logController = new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlation_id' }); }
+if (on('lazy')) opts.childLoggerFactory = (l, b, o) => new LazyChildLogger(l, b, o);
+if (on('genid')) opts.genReqId = correlationIdFor;
+if (on('trust')) opts.trustProxy = ['127.0.0.1/32'];
+if (on('timeouts')) { opts.requestTimeout = 30000; opts.http = { headersTimeout: 10000, connectionsCheckingInterval: 1000 }; }
+const app = Fastify(opts);
+if (on('problem')) await app.register(problemDetails);
+await app.register(securityHeaders, { hsts: false });
+if (on('obs')) await app.register(requestObserver, { metrics: metrics.http, writeRequestLine: createRequestLineWriter(logging.destination, logging.redactor, () => true) });
+if (on('shed')) await app.register(loadShedding, { gauge: watchPressure({ maxEventLoopDelayMs: 1000, maxHeapUsedBytes: 0 }), retryAfterS: 10, onShed() {} });
+const w = createRequestLineWriter(logging.destination, logging.redactor, () => true);
+if (on('empty')) app.addHook('onResponse', (req, reply, done) => done());
+if (on('ro')) app.addHook('onResponse', (req, reply, done) => { globalThis.x = req.routeOptions.url; done(); });
+if (on('observe')) app.addHook('onResponse', (req, reply, done) => { metrics.http.requests.observe(req.method, '/bench/json', reply.statusCode, reply.elapsedTime / 1000); done(); });
+if (on('line')) app.addHook('onResponse', (req, reply, done) => { w({ correlationId: req.id, method: req.method, route: '/bench/json', path: req.url, status: reply.statusCode, durationMs: 1.5, clientIp: '127.0.0.1' }); done(); });
+if (on('elapsed')) app.addHook('onResponse', (req, reply, done) => { globalThis.x = reply.elapsedTime; done(); });
+if (on('nullwrite')) app.addHook('onResponse', (req, reply, done) => { globalThis.x = `{"level":"info","time":"${req.id}","correlation_id":"${req.id}","method":"${req.method}","path":${JSON.stringify(req.url)}}\n`; done(); });
+app.get('/bench/json', async () => ({ hello: 'world', items: [1, 2, 3] }));
+await app.listen({ port: 18585, host: '127.0.0.1' });
+process.on('SIGINT', () => process.exit(0));
