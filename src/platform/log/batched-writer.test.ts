@@ -1,0 +1,44 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBatchedWriter } from './batched-writer.js';
+
+describe('batched log writer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-writer-'));
+  const file = join(dir, 'out.log');
+  let fd = -1;
+  afterEach(() => {
+    if (fd >= 0) closeSync(fd);
+    fd = -1;
+  });
+
+  it('holds small writes until the batch fills, then writes them in order', () => {
+    fd = openSync(file, 'w');
+    const writer = createBatchedWriter(fd);
+    writer.write('first\n');
+    expect(readFileSync(file, 'utf8')).toBe('');
+    const filler = `${'x'.repeat(100)}\n`;
+    for (let i = 0; i < 90; i++) writer.write(filler);
+    const written = readFileSync(file, 'utf8');
+    expect(written.startsWith('first\nxxx')).toBe(true);
+    writer.end();
+    expect(readFileSync(file, 'utf8')).toBe(`first\n${filler.repeat(90)}`);
+  });
+
+  it('flushes on its own within the flush interval', async () => {
+    fd = openSync(file, 'w');
+    const writer = createBatchedWriter(fd);
+    writer.write('lonely line ✓\n');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(readFileSync(file, 'utf8')).toBe('lonely line ✓\n');
+    writer.end();
+  });
+
+  it('keeps lines buffered instead of throwing when the descriptor fails', () => {
+    const writer = createBatchedWriter(9_999);
+    expect(() => writer.write('x'.repeat(10_000))).not.toThrow();
+    expect(() => writer.end()).not.toThrow();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
