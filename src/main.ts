@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { configSchema, type Config } from './config/schema.js';
 import { unsafeSettings } from './config/production-guard.js';
+import { authRoutes, createIdentity } from './features/auth/index.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/database.js';
 import { migrateUp } from './platform/db/migrations.js';
@@ -95,6 +96,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
         { name: 'database', critical: true, check: async () => ({ configured: true, ...(await database.check(1_000)) }) },
         { name: 'redis', critical: false, check: async () => (redis ? redis.check() : redisNotConfigured) },
       ];
+      const identity = await createIdentity(config, database.db, logger);
       const docs = config.docsEnabled
         ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser && config.docsPassword ? { user: config.docsUser, password: config.docsPassword } : undefined }
         : undefined;
@@ -131,6 +133,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
             version: packageVersion,
             startedAt: Date.now(),
           }),
+          authRoutes(identity),
           ...(options.plugins ?? []),
         ],
       });

@@ -15,5 +15,6 @@ export function unsafeSettings(config: Config): string[] {
   if (!config.forceHttps) problems.push('FORCE_HTTPS is off: set FORCE_HTTPS=true behind your TLS-terminating proxy');
   if (config.corsOrigins.includes('*')) problems.push('CORS_ORIGINS contains "*": list the allowed origins');
   if (config.docsEnabled && config.docsUser === undefined) problems.push('DOCS_ENABLED without DOCS_USER/DOCS_PASSWORD: API docs would be public');
+  if (config.authArgon2MemoryKib < 19_456 || config.authArgon2TimeCost < 2) problems.push('AUTH_ARGON2_MEMORY_KIB/AUTH_ARGON2_TIME_COST are below OWASP\'s minimum (19456 KiB, 2 iterations)');
   return problems;
 }

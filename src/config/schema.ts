@@ -54,6 +54,15 @@ export const configSchema = {
 
   appSecret: field({ env: 'APP_SECRET', kind: 'string', secret: true, description: 'Master secret (≥ 32 chars). Development generates one into `RAMPART_DATA_DIR/secrets.json` (mode 0600); production requires it.' }),
 
+  authIssuer: field({ env: 'AUTH_ISSUER', kind: 'string', default: 'rampart', description: 'JWT `iss` of the access tokens Rampart issues, and the only issuer it accepts.' }),
+  authAudience: field({ env: 'AUTH_AUDIENCE', kind: 'string', default: 'rampart-api', description: 'JWT `aud` of issued access tokens, and the only audience accepted.' }),
+  authAccessTokenTtlS: field({ env: 'AUTH_ACCESS_TOKEN_TTL_S', kind: 'int', default: 900, min: 60, max: 3600, description: 'Access token lifetime (seconds). Revocation is checked on every request regardless.' }),
+  authRefreshTokenTtlS: field({ env: 'AUTH_REFRESH_TOKEN_TTL_S', kind: 'int', default: 604_800, min: 300, description: 'Refresh token lifetime (seconds); each rotation starts a new one.' }),
+  authRefreshReuseIntervalS: field({ env: 'AUTH_REFRESH_REUSE_INTERVAL_S', kind: 'int', default: 10, min: 0, max: 300, description: 'A refresh token presented again this soon after its rotation returns the same new pair (concurrent tabs) instead of revoking the session. 0 disables.' }),
+  authArgon2MemoryKib: field({ env: 'AUTH_ARGON2_MEMORY_KIB', kind: 'int', default: 19_456, min: 1_024, max: 4_194_304, description: 'argon2id memory cost (KiB) for new password hashes; OWASP: 19456. Older hashes are upgraded at login.' }),
+  authArgon2TimeCost: field({ env: 'AUTH_ARGON2_TIME_COST', kind: 'int', default: 2, min: 1, max: 20, description: 'argon2id iterations; OWASP: 2 (with 19456 KiB).' }),
+  authArgon2Parallelism: field({ env: 'AUTH_ARGON2_PARALLELISM', kind: 'int', default: 1, min: 1, max: 16, description: 'argon2id lanes; OWASP: 1.' }),
+
   bodyLimitBytes: field({ env: 'BODY_LIMIT_BYTES', kind: 'int', default: 1_048_576, min: 1, description: 'Largest accepted request body; larger gets 413.' }),
   requestTimeoutMs: field({ env: 'REQUEST_TIMEOUT_MS', kind: 'int', default: 30_000, min: 1, description: 'Whole-request deadline (headers and body) before the server answers 408.' }),
   headersTimeoutMs: field({ env: 'HEADERS_TIMEOUT_MS', kind: 'int', default: 10_000, min: 1, description: 'Time a client has to send its request headers (slowloris guard).' }),

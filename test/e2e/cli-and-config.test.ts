@@ -73,6 +73,8 @@ describe('rampart CLI', () => {
   it.skipIf(!postgres.available)('starts in production when every setting is safe', async () => {
     const target = await postgres.create();
     try {
+      // Production never migrates on start; the deploy step does.
+      expect((await runCli(['migrate', 'up'], { ...SAFE_PRODUCTION, DATABASE_URL: target.url })).code).toBe(0);
       const rampart = await startRampart({ env: { ...SAFE_PRODUCTION, DATABASE_URL: target.url } });
       const res = await rampart.request('/health');
       expect(res.status).toBe(200);

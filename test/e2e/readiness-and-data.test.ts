@@ -66,13 +66,14 @@ describe.each(databaseTargets())('on $name', (factory) => {
       const status = await runCli(['migrate', 'status'], env);
       expect(status.code).toBe(0);
       expect(status.stdout).toMatch(/applied\s+0001_platform/);
-      expect(status.stdout).toMatch(/1 applied, 0 pending/);
+      expect(status.stdout).toMatch(/applied\s+0002_identity/);
+      expect(status.stdout).toMatch(/2 applied, 0 pending/);
       const down = await runCli(['migrate', 'down'], env);
-      expect(down.stdout).toMatch(/reverted 0001_platform/);
-      expect((await runCli(['migrate', 'status'], env)).stdout).toMatch(/pending\s+0001_platform/);
+      expect(down.stdout).toMatch(/reverted 0002_identity/);
+      expect((await runCli(['migrate', 'status'], env)).stdout).toMatch(/pending\s+0002_identity/);
       const up = await runCli(['migrate', 'up'], env);
       expect(up.code).toBe(0);
-      expect(up.stdout).toMatch(/applied 0001_platform/);
+      expect(up.stdout).toMatch(/applied 0002_identity/);
       expect((await runCli(['migrate', 'up'], env)).stdout).toMatch(/already up to date/);
       for (const out of [status, down, up]) expect(out.stdout + out.stderr).not.toContain('db-password-never-shown');
     });

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * The schema the migrations in `migrations/` produce, table by table.
@@ -7,6 +7,12 @@ import type { Generated } from 'kysely';
  */
 export interface Tables {
   worker_heartbeats: WorkerHeartbeatsTable;
+  tenants: TenantsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  audit_events: AuditEventsTable;
 }
 
 /** One row per live worker process; a worker whose `last_seen_at` stops moving is gone. */
@@ -16,4 +22,69 @@ export interface WorkerHeartbeatsTable {
   pid: number;
   started_at: Generated<Date>;
   last_seen_at: Generated<Date>;
+}
+
+export interface TenantsTable {
+  id: Generated<string>;
+  name: string;
+  created_at: Generated<Date>;
+}
+
+export type Role = 'admin' | 'member' | 'viewer';
+
+export interface UsersTable {
+  id: Generated<string>;
+  tenant_id: string;
+  email: string;
+  password_hash: string;
+  role: Generated<Role>;
+  disabled: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  tenant_id: string;
+  family_id: Generated<string>;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+  revoked_at: Date | null;
+}
+
+export interface RefreshTokensTable {
+  id: Generated<string>;
+  token_hash: string;
+  session_id: string;
+  family_id: string;
+  parent_id: string | null;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  used_at: Date | null;
+  replaced_by: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  private_key_encrypted: string;
+  created_at: Generated<Date>;
+  retired_at: Date | null;
+}
+
+export interface AuditEventsTable {
+  // bigint: pg returns it as a string.
+  id: ColumnType<string, never, never>;
+  at: Generated<Date>;
+  tenant_id: string | null;
+  actor_id: string | null;
+  action: string;
+  ip: string | null;
+  user_agent: string | null;
+  correlation_id: string | null;
+  details: ColumnType<Record<string, unknown>, string | undefined, never>;
 }

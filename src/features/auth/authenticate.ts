@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { HttpProblem } from '../../platform/http/problem.js';
+import { InvalidAccessToken, verifyAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
+import type { SessionRevocations } from './session-revocations.js';
+import type { Keyring } from './signing-keys.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The verified caller; set on every route inside a scope that registered `authenticate`. */
+    principal: Principal | null;
+  }
+}
+
+export interface AuthenticateOptions {
+  keyring: Keyring;
+  tokens: TokenSettings;
+  revocations: SessionRevocations;
+}
+
+// Tokens are a few hundred bytes; a megabyte header is an attack, not a token.
+const MAX_TOKEN_LENGTH = 4096;
+
+/** Thrown for every bad token alike: the caller learns that it failed, not why. */
+function invalidToken(reply: FastifyReply, missing: boolean): HttpProblem {
+  reply.header('www-authenticate', missing ? 'Bearer realm="rampart"' : 'Bearer realm="rampart", error="invalid_token"');
+  return new HttpProblem(401, 'invalid-token', missing ? 'This endpoint needs an access token: send Authorization: Bearer <token>.' : 'The access token is invalid, expired or revoked; refresh it or sign in again.');
+}
+
+/**
+ * Every route in the scope that registers this plugin requires a valid access token whose
+ * session is still live; `request.principal` says who called.
+ */
+export const authenticate = fp(
+  async (app: FastifyInstance, options: AuthenticateOptions) => {
+    if (!options.keyring || !options.revocations) throw new Error('authenticate: keyring and revocations are required');
+    app.decorateRequest('principal', null);
+    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      const header = request.headers.authorization;
+      const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header) : null;
+      if (!match || match[1]!.length > MAX_TOKEN_LENGTH) throw invalidToken(reply, header === undefined);
+      let principal: Principal;
+      try {
+        principal = await verifyAccessToken(options.keyring, options.tokens, match[1]!);
+      } catch (error) {
+        if (error instanceof InvalidAccessToken) {
+          request.log.info({ reason: error.message }, 'access token refused');
+          throw invalidToken(reply, false);
+        }
+        throw error;
+      }
+      if (await options.revocations.isRevoked(principal.sessionId)) throw invalidToken(reply, false);
+      request.principal = principal;
+    });
+  },
+  { name: 'rampart-authenticate' },
+);
+
+/** The principal of a route behind `authenticate` (a programming error if missing). */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new Error('route is not behind the authenticate plugin');
+  return request.principal;
+}

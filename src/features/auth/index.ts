@@ -1,0 +1,28 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { authenticate } from './authenticate.js';
+import type { Identity } from './identity.js';
+import { jwksRoute } from './jwks.js';
+import { loginRoute } from './login.js';
+import { logoutRoute } from './logout.js';
+import { meRoute } from './me.js';
+import { refreshRoute } from './refresh.js';
+import { sessionsRoutes } from './sessions.js';
+import { signupRoute } from './signup.js';
+
+export { createIdentity, type Identity } from './identity.js';
+
+/** The auth routes as one route plugin: public ones, and a scope where every route needs an access token. */
+export function authRoutes(identity: Identity): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    await signupRoute(app, identity);
+    await loginRoute(app, identity);
+    await refreshRoute(app, identity);
+    await jwksRoute(app, identity.keyring);
+    await app.register(async (authenticated) => {
+      await authenticated.register(authenticate, { keyring: identity.keyring, tokens: identity.tokens, revocations: identity.revocations });
+      await logoutRoute(authenticated, identity);
+      await sessionsRoutes(authenticated, identity);
+      await meRoute(authenticated, identity);
+    });
+  };
+}

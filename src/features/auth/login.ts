@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { HttpProblem } from '../../platform/http/problem.js';
+import { contextOf, tokenPair, type Identity, type TokenPair } from './identity.js';
+import { normalisePassword } from './password-policy.js';
+import { hashRefreshToken, newRefreshToken } from './refresh-tokens.js';
+import { Credentials, TokenPairSchema } from './schemas.js';
+import { createSession, findUserByEmail, insertRefreshToken, replacePasswordHash, writeAuditEvent, type RequestContext } from './store.js';
+
+/** One answer for unknown account, wrong password and disabled account: no enumeration. */
+export const invalidCredentials = () => new HttpProblem(401, 'invalid-credentials', 'The email or password is incorrect.');
+
+export async function logIn(identity: Identity, email: string, password: string, context: RequestContext): Promise<TokenPair> {
+  const { db, hasher } = identity;
+  const normalised = normalisePassword(password);
+  const user = await findUserByEmail(db, email);
+  // An unknown account still pays for one hash, so its answer takes as long as a wrong password's.
+  const verdict = user ? await hasher.verify(user.password_hash, normalised) : { ok: await hasher.verifyNothing(normalised), rehash: false };
+  if (!user || !verdict.ok || user.disabled) {
+    const reason = !user ? 'unknown-account' : !verdict.ok ? 'wrong-password' : 'disabled';
+    await writeAuditEvent(db, context, { action: 'auth.login.failed', tenantId: user?.tenant_id, actorId: user?.id, details: { reason } });
+    throw invalidCredentials();
+  }
+  // Imported bcrypt hashes and hashes below today's cost are replaced while we hold the password.
+  if (verdict.rehash) await replacePasswordHash(db, user.id, await hasher.hash(normalised));
+
+  const session = await createSession(db, user, context);
+  const refreshToken = newRefreshToken();
+  const row = await insertRefreshToken(db, {
+    tokenHash: hashRefreshToken(refreshToken),
+    sessionId: session.id,
+    familyId: session.family_id,
+    parentId: null,
+    expiresAt: new Date(Date.now() + identity.tokens.refreshTtlS * 1000),
+  });
+  await writeAuditEvent(db, context, { action: 'auth.login.succeeded', tenantId: user.tenant_id, actorId: user.id, details: { session_id: session.id, password_rehashed: verdict.rehash } });
+  return tokenPair(identity, { userId: user.id, tenantId: user.tenant_id, role: user.role, sessionId: session.id }, refreshToken, { id: row.id, issuedAt: row.created_at });
+}
+
+export async function loginRoute(app: FastifyInstance, identity: Identity): Promise<void> {
+  app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/login', {
+    schema: {
+      summary: 'Sign in with email and password; returns an access token and a refresh token.',
+      tags: ['auth'],
+      body: Credentials,
+      response: { 200: TokenPairSchema },
+    },
+  }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return logIn(identity, request.body.email, request.body.password, contextOf(request));
+  });
+}

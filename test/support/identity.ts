@@ -1,0 +1,20 @@
+import pino from 'pino';
+import { createIdentity, type Identity } from '../../src/features/auth/identity.js';
+import type { DatabaseHandle } from '../../src/platform/db/database.js';
+import { migrateUp } from '../../src/platform/db/migrations.js';
+
+/** The auth services on a migrated test database, with argon2 cheap enough for tests. */
+export async function testIdentity(handle: DatabaseHandle, overrides: { reuseIntervalS?: number } = {}): Promise<Identity> {
+  await migrateUp(handle);
+  return createIdentity({
+    appSecret: 'an-app-secret-of-at-least-32-characters',
+    authIssuer: 'rampart',
+    authAudience: 'rampart-api',
+    authAccessTokenTtlS: 900,
+    authRefreshTokenTtlS: 3600,
+    authRefreshReuseIntervalS: overrides.reuseIntervalS ?? 10,
+    authArgon2MemoryKib: 1024,
+    authArgon2TimeCost: 1,
+    authArgon2Parallelism: 1,
+  }, handle.db, pino({ level: 'silent' }));
+}
