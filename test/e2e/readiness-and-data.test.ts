@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
-import { runCli, send, startRampart, type RampartProcess } from '../support/rampart-process.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, runCli, send, startRampart, type RampartProcess } from '../support/rampart-process.js';
 
 const DOCS_PASSWORD = 'docs-password-never-shown';
 const APP_SECRET = 'app-secret-never-shown-0123456789abcdef';
@@ -65,15 +67,17 @@ describe.each(databaseTargets())('on $name', (factory) => {
       const env = { RAMPART_DATA_DIR: target.dataDir, DATABASE_URL: databaseUrl };
       const status = await runCli(['migrate', 'status'], env);
       expect(status.code).toBe(0);
-      expect(status.stdout).toMatch(/applied\s+0001_platform/);
-      expect(status.stdout).toMatch(/applied\s+0002_identity/);
-      expect(status.stdout).toMatch(/2 applied, 0 pending/);
+      // Every shipped migration is applied at start; the newest is the one `down` reverts.
+      const shipped = readdirSync(join(repoRoot, 'migrations')).filter((f) => f.endsWith('.up.sql')).map((f) => f.replace('.up.sql', '')).sort();
+      const newest = shipped.at(-1)!;
+      for (const name of shipped) expect(status.stdout).toMatch(new RegExp(`applied\\s+${name}`));
+      expect(status.stdout).toMatch(new RegExp(`${shipped.length} applied, 0 pending`));
       const down = await runCli(['migrate', 'down'], env);
-      expect(down.stdout).toMatch(/reverted 0002_identity/);
-      expect((await runCli(['migrate', 'status'], env)).stdout).toMatch(/pending\s+0002_identity/);
+      expect(down.stdout).toMatch(new RegExp(`reverted ${newest}`));
+      expect((await runCli(['migrate', 'status'], env)).stdout).toMatch(new RegExp(`pending\\s+${newest}`));
       const up = await runCli(['migrate', 'up'], env);
       expect(up.code).toBe(0);
-      expect(up.stdout).toMatch(/applied 0002_identity/);
+      expect(up.stdout).toMatch(new RegExp(`applied ${newest}`));
       expect((await runCli(['migrate', 'up'], env)).stdout).toMatch(/already up to date/);
       for (const out of [status, down, up]) expect(out.stdout + out.stderr).not.toContain('db-password-never-shown');
     });
