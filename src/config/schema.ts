@@ -62,6 +62,7 @@ export const configSchema = {
   authArgon2MemoryKib: field({ env: 'AUTH_ARGON2_MEMORY_KIB', kind: 'int', default: 19_456, min: 1_024, max: 4_194_304, description: 'argon2id memory cost (KiB) for new password hashes; OWASP: 19456. Older hashes are upgraded at login.' }),
   authArgon2TimeCost: field({ env: 'AUTH_ARGON2_TIME_COST', kind: 'int', default: 2, min: 1, max: 20, description: 'argon2id iterations; OWASP: 2 (with 19456 KiB).' }),
   authArgon2Parallelism: field({ env: 'AUTH_ARGON2_PARALLELISM', kind: 'int', default: 1, min: 1, max: 16, description: 'argon2id lanes; OWASP: 1.' }),
+  apiKeyRotationOverlapS: field({ env: 'API_KEY_ROTATION_OVERLAP_S', kind: 'int', default: 0, min: 0, max: 604_800, description: 'After `POST /v1/api-keys/:id/rotate`, the old key keeps working this long (seconds) so clients can switch over. 0: it dies at once.' }),
 
   bodyLimitBytes: field({ env: 'BODY_LIMIT_BYTES', kind: 'int', default: 1_048_576, min: 1, description: 'Largest accepted request body; larger gets 413.' }),
   requestTimeoutMs: field({ env: 'REQUEST_TIMEOUT_MS', kind: 'int', default: 30_000, min: 1, description: 'Whole-request deadline (headers and body) before the server answers 408.' }),

@@ -79,6 +79,43 @@ const schema: Schema = {
     correlation_id: { type: 'text', nullable: true, hasDefault: false },
     details: { type: 'jsonb', nullable: false, hasDefault: true },
   },
+  api_keys: {
+    id: { type: 'uuid', nullable: false, hasDefault: true },
+    tenant_id: { type: 'uuid', nullable: false, hasDefault: false },
+    created_by: { type: 'uuid', nullable: true, hasDefault: false },
+    name: { type: 'text', nullable: false, hasDefault: false },
+    prefix: { type: 'text', nullable: false, hasDefault: false },
+    scopes: { type: 'jsonb', nullable: false, hasDefault: false },
+    key_hash: { type: 'text', nullable: false, hasDefault: false },
+    previous_key_hash: { type: 'text', nullable: true, hasDefault: false },
+    previous_key_expires_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+    expires_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+    last_used_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+    revoked_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+  },
+  mfa_totp: {
+    user_id: { type: 'uuid', nullable: false, hasDefault: false },
+    secret_encrypted: { type: 'text', nullable: false, hasDefault: false },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+    activated_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+    last_accepted_step: { type: 'int4', nullable: true, hasDefault: false },
+  },
+  mfa_backup_codes: {
+    id: { type: 'uuid', nullable: false, hasDefault: true },
+    user_id: { type: 'uuid', nullable: false, hasDefault: false },
+    code_hash: { type: 'text', nullable: false, hasDefault: false },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+  },
+  mfa_challenges: {
+    id: { type: 'uuid', nullable: false, hasDefault: true },
+    token_hash: { type: 'text', nullable: false, hasDefault: false },
+    user_id: { type: 'uuid', nullable: false, hasDefault: false },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+    expires_at: { type: 'timestamptz', nullable: false, hasDefault: false },
+    failed_attempts: { type: 'int4', nullable: false, hasDefault: true },
+    used_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+  },
 };
 
 describe.each(databaseTargets())('Tables on $name', (factory) => {

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { migrateUp } from '../../src/platform/db/migrations.js';
 
 /** The auth services on a migrated test database, with argon2 cheap enough for tests. */
-export async function testIdentity(handle: DatabaseHandle, overrides: { reuseIntervalS?: number } = {}): Promise<Identity> {
+export async function testIdentity(handle: DatabaseHandle, overrides: { reuseIntervalS?: number; apiKeyRotationOverlapS?: number } = {}): Promise<Identity> {
   await migrateUp(handle);
   return createIdentity({
     appSecret: 'an-app-secret-of-at-least-32-characters',
@@ -16,5 +16,7 @@ export async function testIdentity(handle: DatabaseHandle, overrides: { reuseInt
     authArgon2MemoryKib: 1024,
     authArgon2TimeCost: 1,
     authArgon2Parallelism: 1,
+    env: 'development',
+    apiKeyRotationOverlapS: overrides.apiKeyRotationOverlapS ?? 0,
   }, handle.db, pino({ level: 'silent' }));
 }

@@ -82,6 +82,9 @@ export async function startRampart(options: StartOptions = {}): Promise<RampartP
     HOST: '127.0.0.1',
     RAMPART_DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
+    // A loaded CI machine stalls timers for over a second; only the load-shedding tests
+    // (which set their own limits) should ever see a shed request.
+    LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...options.env,
   };
   const child = spawn(process.execPath, [cliPath, ...(options.args ?? ['serve', '--plugin', fixturePlugin])], {

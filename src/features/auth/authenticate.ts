@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpProblem } from '../../platform/http/problem.js';
 import { InvalidAccessToken, verifyAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
+import type { ApiKeyAuthenticator } from './api-key-auth.js';
 import type { SessionRevocations } from './session-revocations.js';
 import type { Keyring } from './signing-keys.js';
 
@@ -16,6 +17,8 @@ export interface AuthenticateOptions {
   keyring: Keyring;
   tokens: TokenSettings;
   revocations: SessionRevocations;
+  /** Also accept `X-API-Key` (it sets `request.apiKey`; see `requireScope`); a request sending both is judged by its key. Absent: Bearer only. */
+  apiKeys?: ApiKeyAuthenticator;
 }
 
 // Tokens are a few hundred bytes; a megabyte header is an attack, not a token.
@@ -35,7 +38,13 @@ export const authenticate = fp(
   async (app: FastifyInstance, options: AuthenticateOptions) => {
     if (!options.keyring || !options.revocations) throw new Error('authenticate: keyring and revocations are required');
     app.decorateRequest('principal', null);
+    app.decorateRequest('apiKey', null);
+    const apiKeys = options.apiKeys;
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      if (apiKeys && request.headers['x-api-key'] !== undefined) {
+        request.apiKey = await apiKeys.authenticate(request);
+        return;
+      }
       const header = request.headers.authorization;
       const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header) : null;
       if (!match || match[1]!.length > MAX_TOKEN_LENGTH) throw invalidToken(reply, header === undefined);

@@ -2,8 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../platform/log/logger.js';
 import { issueAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
+import { apiKeySettings, type ApiKeySettings } from './api-keys-settings.js';
 import { createPasswordHasher, type PasswordHasher } from './password-hashing.js';
 import { deriveRotationKey } from './refresh-tokens.js';
+import { deriveSealingKey } from './secret-sealing.js';
 import { createSessionRevocations, type SessionRevocations } from './session-revocations.js';
 import { deriveKeyEncryptionKey, loadKeyring, type Keyring } from './signing-keys.js';
 import type { Db, RequestContext } from './store.js';
@@ -16,11 +18,14 @@ export interface Identity {
   hasher: PasswordHasher;
   revocations: SessionRevocations;
   tokens: TokenSettings & { refreshTtlS: number; reuseIntervalS: number; rotationKey: Buffer };
+  /** Seals TOTP secrets at rest (see secret-sealing.ts). */
+  totpKey: Buffer;
+  apiKeys: ApiKeySettings;
 }
 
 export type IdentityConfig = Pick<
   Config,
-  'appSecret' | 'authIssuer' | 'authAudience' | 'authAccessTokenTtlS' | 'authRefreshTokenTtlS' | 'authRefreshReuseIntervalS' | 'authArgon2MemoryKib' | 'authArgon2TimeCost' | 'authArgon2Parallelism'
+  'appSecret' | 'authIssuer' | 'authAudience' | 'authAccessTokenTtlS' | 'authRefreshTokenTtlS' | 'authRefreshReuseIntervalS' | 'authArgon2MemoryKib' | 'authArgon2TimeCost' | 'authArgon2Parallelism' | 'env' | 'apiKeyRotationOverlapS'
 >;
 
 const UNDEFINED_TABLE = '42P01';
@@ -49,6 +54,8 @@ export async function createIdentity(config: IdentityConfig, db: Db, logger: Log
       reuseIntervalS: config.authRefreshReuseIntervalS,
       rotationKey: deriveRotationKey(config.appSecret),
     },
+    totpKey: deriveSealingKey(config.appSecret, 'mfa-totp/aes-256-gcm/v1'),
+    apiKeys: apiKeySettings(config.appSecret, config.env, config.apiKeyRotationOverlapS),
   };
 }
 

@@ -22,7 +22,7 @@ describe.each(databaseTargets())('login ($name)', (factory) => {
     await logIn(identity, 'imported@example.com', password, context);
     const { password_hash } = await fresh.handle.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
     expect(password_hash).toMatch(/^\$argon2id\$/);
-    expect((await logIn(identity, 'imported@example.com', password, context)).token_type).toBe('Bearer');
+    expect(await logIn(identity, 'imported@example.com', password, context)).toMatchObject({ token_type: 'Bearer' });
   });
 
   it('gives unknown accounts, wrong passwords and disabled accounts the same refusal, each audited', async () => {
@@ -41,6 +41,6 @@ describe.each(databaseTargets())('login ($name)', (factory) => {
   it('matches the email case-insensitively and NFKC-normalises the password', async () => {
     const identity = await testIdentity(fresh.handle);
     await signUp(identity, 'Mixed.Case@Example.com', 'ｆｕｌｌ-width passphrase', context);
-    expect((await logIn(identity, 'mixed.case@example.COM', 'full-width passphrase', context)).token_type).toBe('Bearer');
+    expect(await logIn(identity, 'mixed.case@example.COM', 'full-width passphrase', context)).toMatchObject({ token_type: 'Bearer' });
   });
 });

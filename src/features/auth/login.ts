@@ -1,16 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import { HttpProblem } from '../../platform/http/problem.js';
 import { contextOf, tokenPair, type Identity, type TokenPair } from './identity.js';
 import { normalisePassword } from './password-policy.js';
 import { hashRefreshToken, newRefreshToken } from './refresh-tokens.js';
 import { Credentials, TokenPairSchema } from './schemas.js';
-import { createSession, findUserByEmail, insertRefreshToken, replacePasswordHash, writeAuditEvent, type RequestContext } from './store.js';
+import { createSession, findUserByEmail, insertRefreshToken, replacePasswordHash, writeAuditEvent, type RequestContext, type UserRow } from './store.js';
+import { MfaChallengeSchema, startMfaChallenge, type MfaChallenge } from './mfa-challenge.js';
+import { isTotpActive } from './mfa-store.js';
 
 /** One answer for unknown account, wrong password and disabled account: no enumeration. */
 export const invalidCredentials = () => new HttpProblem(401, 'invalid-credentials', 'The email or password is incorrect.');
 
-export async function logIn(identity: Identity, email: string, password: string, context: RequestContext): Promise<TokenPair> {
+/** The token pair, or, when the account has MFA on, a challenge for POST /v1/auth/mfa/verify. */
+export async function logIn(identity: Identity, email: string, password: string, context: RequestContext): Promise<TokenPair | MfaChallenge> {
   const { db, hasher } = identity;
   const normalised = normalisePassword(password);
   const user = await findUserByEmail(db, email);
@@ -24,6 +28,13 @@ export async function logIn(identity: Identity, email: string, password: string,
   // Imported bcrypt hashes and hashes below today's cost are replaced while we hold the password.
   if (verdict.rehash) await replacePasswordHash(db, user.id, await hasher.hash(normalised));
 
+  if (await isTotpActive(db, user.id)) return startMfaChallenge(identity, user, context);
+  return openSession(identity, user, context, { password_rehashed: verdict.rehash });
+}
+
+/** A new session (a device) and its first token pair: how every successful sign-in ends. */
+export async function openSession(identity: Identity, user: Pick<UserRow, 'id' | 'tenant_id' | 'role'>, context: RequestContext, details: Record<string, unknown>): Promise<TokenPair> {
+  const { db } = identity;
   const session = await createSession(db, user, context);
   const refreshToken = newRefreshToken();
   const row = await insertRefreshToken(db, {
@@ -33,17 +44,17 @@ export async function logIn(identity: Identity, email: string, password: string,
     parentId: null,
     expiresAt: new Date(Date.now() + identity.tokens.refreshTtlS * 1000),
   });
-  await writeAuditEvent(db, context, { action: 'auth.login.succeeded', tenantId: user.tenant_id, actorId: user.id, details: { session_id: session.id, password_rehashed: verdict.rehash } });
+  await writeAuditEvent(db, context, { action: 'auth.login.succeeded', tenantId: user.tenant_id, actorId: user.id, details: { session_id: session.id, ...details } });
   return tokenPair(identity, { userId: user.id, tenantId: user.tenant_id, role: user.role, sessionId: session.id }, refreshToken, { id: row.id, issuedAt: row.created_at });
 }
 
 export async function loginRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/login', {
     schema: {
-      summary: 'Sign in with email and password; returns an access token and a refresh token.',
+      summary: 'Sign in with email and password; returns an access token and a refresh token, or `mfa_required` and an `mfa_token` when the account has MFA on.',
       tags: ['auth'],
       body: Credentials,
-      response: { 200: TokenPairSchema },
+      response: { 200: Type.Union([TokenPairSchema, MfaChallengeSchema]) },
     },
   }, async (request, reply) => {
     reply.header('cache-control', 'no-store');

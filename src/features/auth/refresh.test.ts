@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HttpProblem } from '../../platform/http/problem.js';
 import { databaseTargets, freshDatabasePerTest } from '../../../test/support/databases.js';
 import { testIdentity } from '../../../test/support/identity.js';
-import type { Identity } from './identity.js';
+import type { Identity, TokenPair } from './identity.js';
 import { logIn } from './login.js';
 import { rotateRefreshToken } from './refresh.js';
 import { signUp } from './signup.js';
@@ -17,7 +17,8 @@ describe.each(databaseTargets())('refresh token rotation ($name)', (factory) => 
     const identity = await testIdentity(fresh.handle, { reuseIntervalS });
     await signUp(identity, 'rotation@example.com', password, context);
     const pair = await logIn(identity, 'rotation@example.com', password, context);
-    return { identity, refresh: pair.refresh_token };
+    // No MFA on this account: the answer is a token pair.
+    return { identity, refresh: (pair as TokenPair).refresh_token };
   }
 
   const refused = (promise: Promise<unknown>) => expect(promise).rejects.toSatisfy((e) => e instanceof HttpProblem && e.status === 401 && e.slug === 'invalid-refresh-token');

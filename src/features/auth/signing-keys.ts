@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { sql, type Kysely } from 'kysely';
 import type { Tables } from '../../platform/db/tables.js';
+import { deriveSealingKey, openSealedSecret, sealSecret } from './secret-sealing.js';
 
 export const SIGNING_ALG = 'EdDSA';
 
@@ -22,34 +23,24 @@ export interface Keyring {
   jwks(): { keys: JWK[] };
 }
 
-const ENCRYPTION_VERSION = 'v1';
-
 /** A key for the signing keys' private halves, derived from APP_SECRET and used for nothing else. */
 export function deriveKeyEncryptionKey(appSecret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', appSecret, 'rampart', 'signing-keys/aes-256-gcm/v1', 32));
+  return deriveSealingKey(appSecret, 'signing-keys/aes-256-gcm/v1');
 }
 
 /** AES-256-GCM; the kid is authenticated too, so a ciphertext cannot be moved to another row. */
 export function encryptPrivateKey(privateKey: KeyObject, kid: string, kek: Buffer): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', kek, iv);
-  cipher.setAAD(Buffer.from(kid));
-  const ciphertext = Buffer.concat([cipher.update(privateKey.export({ format: 'der', type: 'pkcs8' })), cipher.final()]);
-  return [ENCRYPTION_VERSION, iv, ciphertext, cipher.getAuthTag()].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+  return sealSecret(privateKey.export({ format: 'der', type: 'pkcs8' }), kid, kek);
 }
 
 export function decryptPrivateKey(sealed: string, kid: string, kek: Buffer): KeyObject {
-  const [version, iv, ciphertext, tag] = sealed.split('.');
-  if (version !== ENCRYPTION_VERSION || !iv || !ciphertext || !tag) throw new Error(`signing key ${kid}: unknown encryption format`);
-  const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
-  decipher.setAAD(Buffer.from(kid));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  let der: Buffer;
   try {
-    const der = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);
-    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    der = openSealedSecret(sealed, kid, kek);
   } catch (cause) {
     throw new Error(`signing key ${kid} cannot be decrypted: was APP_SECRET changed?`, { cause });
   }
+  return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
 }
 
 /** A new Ed25519 key whose kid is its RFC 7638 thumbprint. */

@@ -13,6 +13,10 @@ export interface Tables {
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
+  api_keys: ApiKeysTable;
+  mfa_totp: MfaTotpTable;
+  mfa_backup_codes: MfaBackupCodesTable;
+  mfa_challenges: MfaChallengesTable;
 }
 
 /** One row per live worker process; a worker whose `last_seen_at` stops moving is gone. */
@@ -87,4 +91,49 @@ export interface AuditEventsTable {
   user_agent: string | null;
   correlation_id: string | null;
   details: ColumnType<Record<string, unknown>, string | undefined, never>;
+}
+
+/** A user's authenticator; `activated_at` null means enrolment is pending. */
+export interface MfaTotpTable {
+  user_id: string;
+  secret_encrypted: string;
+  created_at: Generated<Date>;
+  activated_at: Date | null;
+  last_accepted_step: number | null;
+}
+
+export interface MfaBackupCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  code_hash: string;
+  created_at: Generated<Date>;
+}
+
+/** The pending second step of a password login (the `mfa_token`). */
+export interface MfaChallengesTable {
+  id: Generated<string>;
+  token_hash: string;
+  user_id: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  failed_attempts: Generated<number>;
+  used_at: Date | null;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  tenant_id: string;
+  created_by: string | null;
+  name: string;
+  /** The key's first 12 characters (`rk_live_` + 4): shown in listings, safe to store. */
+  prefix: string;
+  scopes: ColumnType<string[], string, string>;
+  /** `hashApiKey(key, pepper)`; never the key. */
+  key_hash: string;
+  previous_key_hash: string | null;
+  previous_key_expires_at: Date | null;
+  created_at: Generated<Date>;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
 }

@@ -49,7 +49,7 @@ export async function registerOpenApi(app: FastifyInstance, options: ApiDocsOpti
     openapi: {
       openapi: '3.1.0',
       info: { title: options.title, version: options.version },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, apiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
     },
   });
 }
