@@ -64,6 +64,10 @@ export const configSchema = {
   authArgon2Parallelism: field({ env: 'AUTH_ARGON2_PARALLELISM', kind: 'int', default: 1, min: 1, max: 16, description: 'argon2id lanes; OWASP: 1.' }),
   apiKeyRotationOverlapS: field({ env: 'API_KEY_ROTATION_OVERLAP_S', kind: 'int', default: 0, min: 0, max: 604_800, description: 'After `POST /v1/api-keys/:id/rotate`, the old key keeps working this long (seconds) so clients can switch over. 0: it dies at once.' }),
 
+  smtpUrl: field({ env: 'SMTP_URL', kind: 'url', secret: true, description: 'SMTP server for outgoing mail (`smtp://user:pass@host:587`, `smtps://…`). Unset: messages are written as JSON files to `RAMPART_DATA_DIR/outbox`.' }),
+  mailFrom: field({ env: 'MAIL_FROM', kind: 'string', default: 'Rampart <no-reply@localhost>', description: 'Sender (`From:`) of outgoing mail, such as password-reset links.' }),
+  publicBaseUrl: field({ env: 'PUBLIC_BASE_URL', kind: 'url', default: 'http://localhost:8080', description: 'Address users reach Rampart at; links in mail (password reset) start with it.' }),
+
   bodyLimitBytes: field({ env: 'BODY_LIMIT_BYTES', kind: 'int', default: 1_048_576, min: 1, description: 'Largest accepted request body; larger gets 413.' }),
   requestTimeoutMs: field({ env: 'REQUEST_TIMEOUT_MS', kind: 'int', default: 30_000, min: 1, description: 'Whole-request deadline (headers and body) before the server answers 408.' }),
   headersTimeoutMs: field({ env: 'HEADERS_TIMEOUT_MS', kind: 'int', default: 10_000, min: 1, description: 'Time a client has to send its request headers (slowloris guard).' }),

@@ -116,6 +116,14 @@ const schema: Schema = {
     failed_attempts: { type: 'int4', nullable: false, hasDefault: true },
     used_at: { type: 'timestamptz', nullable: true, hasDefault: false },
   },
+  password_resets: {
+    id: { type: 'uuid', nullable: false, hasDefault: true },
+    token_hash: { type: 'text', nullable: false, hasDefault: false },
+    user_id: { type: 'uuid', nullable: false, hasDefault: false },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+    expires_at: { type: 'timestamptz', nullable: false, hasDefault: false },
+    used_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+  },
 };
 
 describe.each(databaseTargets())('Tables on $name', (factory) => {

@@ -1,10 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { createIdentity, type Identity } from '../../src/features/auth/identity.js';
 import type { DatabaseHandle } from '../../src/platform/db/database.js';
 import { migrateUp } from '../../src/platform/db/migrations.js';
 
 /** The auth services on a migrated test database, with argon2 cheap enough for tests. */
-export async function testIdentity(handle: DatabaseHandle, overrides: { reuseIntervalS?: number; apiKeyRotationOverlapS?: number } = {}): Promise<Identity> {
+/** Mail goes to `<outboxRoot>/outbox` (default: a fresh temporary directory). */
+export async function testIdentity(handle: DatabaseHandle, overrides: { reuseIntervalS?: number; apiKeyRotationOverlapS?: number; outboxRoot?: string } = {}): Promise<Identity> {
   await migrateUp(handle);
   return createIdentity({
     appSecret: 'an-app-secret-of-at-least-32-characters',
@@ -18,5 +22,9 @@ export async function testIdentity(handle: DatabaseHandle, overrides: { reuseInt
     authArgon2Parallelism: 1,
     env: 'development',
     apiKeyRotationOverlapS: overrides.apiKeyRotationOverlapS ?? 0,
+    smtpUrl: undefined,
+    mailFrom: 'Rampart <no-reply@localhost>',
+    publicBaseUrl: 'http://localhost:8080',
+    dataDir: overrides.outboxRoot ?? mkdtempSync(join(tmpdir(), 'rampart-identity-')),
   }, handle.db, pino({ level: 'silent' }));
 }

@@ -1,6 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
+import { join } from 'node:path';
 import type { Logger } from '../../platform/log/logger.js';
+import { createMailer } from '../../platform/mail/create-mailer.js';
+import type { Mailer } from '../../platform/mail/mailer.js';
 import { issueAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
 import { apiKeySettings, type ApiKeySettings } from './api-keys-settings.js';
 import { createPasswordHasher, type PasswordHasher } from './password-hashing.js';
@@ -21,11 +24,13 @@ export interface Identity {
   /** Seals TOTP secrets at rest (see secret-sealing.ts). */
   totpKey: Buffer;
   apiKeys: ApiKeySettings;
+  /** Password-reset mail; links in it start with `publicBaseUrl`. */
+  mail: { mailer: Mailer; publicBaseUrl: string };
 }
 
 export type IdentityConfig = Pick<
   Config,
-  'appSecret' | 'authIssuer' | 'authAudience' | 'authAccessTokenTtlS' | 'authRefreshTokenTtlS' | 'authRefreshReuseIntervalS' | 'authArgon2MemoryKib' | 'authArgon2TimeCost' | 'authArgon2Parallelism' | 'env' | 'apiKeyRotationOverlapS'
+  'appSecret' | 'authIssuer' | 'authAudience' | 'authAccessTokenTtlS' | 'authRefreshTokenTtlS' | 'authRefreshReuseIntervalS' | 'authArgon2MemoryKib' | 'authArgon2TimeCost' | 'authArgon2Parallelism' | 'env' | 'apiKeyRotationOverlapS' | 'smtpUrl' | 'mailFrom' | 'publicBaseUrl' | 'dataDir'
 >;
 
 const UNDEFINED_TABLE = '42P01';
@@ -56,6 +61,10 @@ export async function createIdentity(config: IdentityConfig, db: Db, logger: Log
     },
     totpKey: deriveSealingKey(config.appSecret, 'mfa-totp/aes-256-gcm/v1'),
     apiKeys: apiKeySettings(config.appSecret, config.env, config.apiKeyRotationOverlapS),
+    mail: {
+      mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom }),
+      publicBaseUrl: config.publicBaseUrl,
+    },
   };
 }
 

@@ -1,4 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { adminUsersCreateRoute } from './admin-users-create.js';
+import { adminUsersListRoute } from './admin-users-list.js';
+import { adminUsersUpdateRoute } from './admin-users-update.js';
 import { apiKeysRoutes } from './api-keys.js';
 import { authenticate } from './authenticate.js';
 import type { Identity } from './identity.js';
@@ -11,6 +14,8 @@ import { mfaActivateRoute } from './mfa-activate.js';
 import { mfaDisableRoute } from './mfa-disable.js';
 import { mfaEnrollRoute } from './mfa-enroll.js';
 import { mfaVerifyRoute } from './mfa-verify.js';
+import { passwordForgotRoute } from './password-forgot.js';
+import { passwordResetRoute } from './password-reset.js';
 import { refreshRoute } from './refresh.js';
 import { sessionsRoutes } from './sessions.js';
 import { signupRoute } from './signup.js';
@@ -25,6 +30,8 @@ export function authRoutes(identity: Identity): FastifyPluginAsync {
     await loginRoute(app, identity);
     await refreshRoute(app, identity);
     await mfaVerifyRoute(app, identity);
+    await passwordForgotRoute(app, identity);
+    await passwordResetRoute(app, identity);
     await jwksRoute(app, identity.keyring);
     await app.register(apiKeysRoutes(identity));
     await app.register(async (authenticated) => {
@@ -36,6 +43,9 @@ export function authRoutes(identity: Identity): FastifyPluginAsync {
       await mfaActivateRoute(authenticated, identity);
       await mfaDisableRoute(authenticated, identity);
       await backupCodesRegenerateRoute(authenticated, identity);
+      await adminUsersListRoute(authenticated, identity);
+      await adminUsersCreateRoute(authenticated, identity);
+      await adminUsersUpdateRoute(authenticated, identity);
     });
   };
 }

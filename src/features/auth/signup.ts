@@ -3,16 +3,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { HttpProblem } from '../../platform/http/problem.js';
 import { contextOf, type Identity } from './identity.js';
-import { checkPassword } from './password-policy.js';
+import { checkPassword, type PasswordVerdict } from './password-policy.js';
 import { Credentials } from './schemas.js';
 import { createTenantWithAdmin, EmailTaken, writeAuditEvent, type RequestContext, type UserRow } from './store.js';
+
+/** The policy's refusal as a 422 naming the rule; every route that sets a password answers with it. */
+export function weakPassword(verdict: PasswordVerdict): HttpProblem {
+  return new HttpProblem(422, 'weak-password', `${verdict.message} (rule: ${verdict.rule})`, [{ field: 'body/password', message: `${verdict.rule}: ${verdict.message}` }]);
+}
 
 /** Self-service sign-up: a new tenant whose first user is its admin. */
 export async function signUp(identity: Identity, email: string, password: string, context: RequestContext): Promise<UserRow> {
   const verdict = checkPassword(password);
-  if (!verdict.ok) {
-    throw new HttpProblem(422, 'weak-password', `${verdict.message} (rule: ${verdict.rule})`, [{ field: 'body/password', message: `${verdict.rule}: ${verdict.message}` }]);
-  }
+  if (!verdict.ok) throw weakPassword(verdict);
   const passwordHash = await identity.hasher.hash(verdict.normalised);
   let user: UserRow;
   try {

@@ -17,6 +17,7 @@ export interface Tables {
   mfa_totp: MfaTotpTable;
   mfa_backup_codes: MfaBackupCodesTable;
   mfa_challenges: MfaChallengesTable;
+  password_resets: PasswordResetsTable;
 }
 
 /** One row per live worker process; a worker whose `last_seen_at` stops moving is gone. */
@@ -136,4 +137,14 @@ export interface ApiKeysTable {
   expires_at: Date | null;
   last_used_at: Date | null;
   revoked_at: Date | null;
+}
+
+/** A pending "forgot password" link; `token_hash` is the SHA-256 of the mailed token. */
+export interface PasswordResetsTable {
+  id: Generated<string>;
+  token_hash: string;
+  user_id: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  used_at: Date | null;
 }
