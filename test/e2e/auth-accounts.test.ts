@@ -1,44 +1,34 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authEnv, bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase } from '../support/auth-client.js';
-import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
-import { startRampart, type RampartProcess } from '../support/rampart-process.js';
+import { describe, expect, it } from 'vitest';
+import { bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase } from '../support/auth-client.js';
+import { databaseTargets } from '../support/databases.js';
 
 describe.each(databaseTargets())('accounts on $name', (factory) => {
   describe.skipIf(!factory.available)('sign-up, login and /v1/me', () => {
-    let target: DatabaseTarget;
-    let rampart: RampartProcess;
-    beforeAll(async () => {
-      target = await factory.create();
-      rampart = await startRampart({ env: authEnv(target) });
-    });
-    afterAll(async () => {
-      await rampart?.stop();
-      await target?.cleanup();
-    });
+    const suite = rampartOnFreshDatabase(factory);
 
     it('signs up the first user of a new tenant as admin, logs in and answers /v1/me', async () => {
       const email = uniqueEmail('first');
-      const signup = await postJson(rampart, '/v1/auth/signup', { email, password: PASSWORD });
+      const signup = await postJson(suite.rampart, '/v1/auth/signup', { email, password: PASSWORD });
       expect(signup.status).toBe(201);
       const user = signup.json<{ id: string; tenant_id: string; role: string; email: string }>();
       expect(user).toMatchObject({ email, role: 'admin', id: expect.any(String), tenant_id: expect.any(String) });
       expect(signup.body).not.toContain(PASSWORD);
 
-      const login = await postJson(rampart, '/v1/auth/login', { email, password: PASSWORD });
+      const login = await postJson(suite.rampart, '/v1/auth/login', { email, password: PASSWORD });
       expect(login.status).toBe(200);
       expect(login.headers['cache-control']).toBe('no-store');
       const pair = login.json<{ access_token: string; refresh_token: string; token_type: string; expires_in: number }>();
       expect(pair).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
       expect(Buffer.from(pair.refresh_token, 'base64url').length).toBeGreaterThanOrEqual(32);
 
-      const me = await rampart.request('/v1/me', { headers: bearer(pair.access_token) });
+      const me = await suite.rampart.request('/v1/me', { headers: bearer(pair.access_token) });
       expect(me.status).toBe(200);
       expect(me.json()).toMatchObject({ id: user.id, email, tenant_id: user.tenant_id, role: 'admin' });
     });
 
     it('gives each sign-up its own tenant', async () => {
-      const a = await signUp(rampart, uniqueEmail('tenant-a'));
-      const b = await signUp(rampart, uniqueEmail('tenant-b'));
+      const a = await signUp(suite.rampart, uniqueEmail('tenant-a'));
+      const b = await signUp(suite.rampart, uniqueEmail('tenant-b'));
       expect(a.tenant_id).not.toBe(b.tenant_id);
     });
 
@@ -48,7 +38,7 @@ describe.each(databaseTargets())('accounts on $name', (factory) => {
       ['common keyboard walk', 'qwertyuiop123', 'common-password'],
       ['too long', 'x'.repeat(1025), 'max-length'],
     ])('refuses a %s password with 422 naming the rule', async (_label, password, rule) => {
-      const res = await postJson(rampart, '/v1/auth/signup', { email: uniqueEmail('weak'), password });
+      const res = await postJson(suite.rampart, '/v1/auth/signup', { email: uniqueEmail('weak'), password });
       expect(res.status).toBe(422);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       const problem = res.json<{ type: string; detail: string; errors: Array<{ field: string; message: string }> }>();
@@ -61,29 +51,29 @@ describe.each(databaseTargets())('accounts on $name', (factory) => {
     it('accepts a 128-character passphrase', async () => {
       const email = uniqueEmail('long');
       const password = 'correct horse battery staple '.repeat(5).slice(0, 128);
-      expect((await postJson(rampart, '/v1/auth/signup', { email, password })).status).toBe(201);
-      expect((await postJson(rampart, '/v1/auth/login', { email, password })).status).toBe(200);
+      expect((await postJson(suite.rampart, '/v1/auth/signup', { email, password })).status).toBe(201);
+      expect((await postJson(suite.rampart, '/v1/auth/login', { email, password })).status).toBe(200);
     });
 
     it('refuses a second account for the same email in any letter case with 409', async () => {
       const email = uniqueEmail('dup');
-      await signUp(rampart, email);
-      const again = await postJson(rampart, '/v1/auth/signup', { email: email.toUpperCase(), password: PASSWORD });
+      await signUp(suite.rampart, email);
+      const again = await postJson(suite.rampart, '/v1/auth/signup', { email: email.toUpperCase(), password: PASSWORD });
       expect(again.status).toBe(409);
       expect(again.json()).toMatchObject({ type: '/problems/email-taken' });
     });
 
     it('logs in whatever the letter case of the email', async () => {
       const email = uniqueEmail('case');
-      await signUp(rampart, email);
-      expect((await logIn(rampart, email.toUpperCase())).token_type).toBe('Bearer');
+      await signUp(suite.rampart, email);
+      expect((await logIn(suite.rampart, email.toUpperCase())).token_type).toBe('Bearer');
     });
 
     it('answers a wrong password and an unknown account with the same 401 problem', async () => {
       const email = uniqueEmail('known');
-      await signUp(rampart, email);
-      const wrong = await postJson(rampart, '/v1/auth/login', { email, password: 'not the right password' });
-      const unknown = await postJson(rampart, '/v1/auth/login', { email: uniqueEmail('nobody'), password: PASSWORD });
+      await signUp(suite.rampart, email);
+      const wrong = await postJson(suite.rampart, '/v1/auth/login', { email, password: 'not the right password' });
+      const unknown = await postJson(suite.rampart, '/v1/auth/login', { email: uniqueEmail('nobody'), password: PASSWORD });
       for (const res of [wrong, unknown]) {
         expect(res.status).toBe(401);
         expect(res.json()).toMatchObject({ type: '/problems/invalid-credentials', detail: 'The email or password is incorrect.' });
@@ -98,21 +88,21 @@ describe.each(databaseTargets())('accounts on $name', (factory) => {
         'admin@example.com<img src=x onerror=alert(1)>',
         'robert"); DELETE FROM users;--@example.com',
       ]) {
-        const res = await postJson(rampart, '/v1/auth/signup', { email, password: PASSWORD });
+        const res = await postJson(suite.rampart, '/v1/auth/signup', { email, password: PASSWORD });
         expect(res.status, email).toBe(422);
         expect(res.json<{ errors: Array<{ field: string }> }>().errors[0]?.field).toBe('body/email');
       }
     });
 
     it('refuses missing fields and extra ones, listing each', async () => {
-      const res = await postJson(rampart, '/v1/auth/signup', { password: 1, role: 'admin' });
+      const res = await postJson(suite.rampart, '/v1/auth/signup', { password: 1, role: 'admin' });
       expect(res.status).toBe(422);
       const fields = res.json<{ errors: Array<{ field: string }> }>().errors.map((e) => e.field);
       expect(fields).toEqual(expect.arrayContaining(['body/email', 'body/password']));
     });
 
     it('documents every auth route in /openapi.json', async () => {
-      const paths = Object.keys((await rampart.request('/openapi.json')).json<{ paths: Record<string, unknown> }>().paths);
+      const paths = Object.keys((await suite.rampart.request('/openapi.json')).json<{ paths: Record<string, unknown> }>().paths);
       expect(paths).toEqual(expect.arrayContaining([
         '/v1/auth/signup', '/v1/auth/login', '/v1/auth/refresh', '/v1/auth/logout', '/v1/auth/sessions', '/v1/auth/sessions/{id}', '/v1/me', '/.well-known/jwks.json',
       ]));
@@ -120,15 +110,15 @@ describe.each(databaseTargets())('accounts on $name', (factory) => {
 
     it('keeps passwords and tokens out of the logs', async () => {
       const email = uniqueEmail('logs');
-      await signUp(rampart, email);
-      const pair = await logIn(rampart, email);
-      await rampart.request('/v1/me', { headers: bearer(pair.access_token) });
-      for (const secret of [PASSWORD, pair.access_token, pair.refresh_token]) expect(rampart.stdout()).not.toContain(secret);
+      await signUp(suite.rampart, email);
+      const pair = await logIn(suite.rampart, email);
+      await suite.rampart.request('/v1/me', { headers: bearer(pair.access_token) });
+      for (const secret of [PASSWORD, pair.access_token, pair.refresh_token]) expect(suite.rampart.stdout()).not.toContain(secret);
     });
 
     it('stored nothing from refused sign-ups, and audited sign-ins and failures with correlation ids', async () => {
-      await rampart.stop();
-      await withDatabase(target, async (db) => {
+      await suite.rampart.stop();
+      await withDatabase(suite.target, async (db) => {
         const emails = (await db.selectFrom('users').select('email').execute()).map((u) => u.email);
         expect(emails.some((e) => /[<>'";]|weak/.test(e))).toBe(false);
         const hashes = (await db.selectFrom('users').select('password_hash').execute()).map((u) => u.password_hash);

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authEnv, bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, type TokenPair } from '../support/auth-client.js';
-import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
-import { startRampart, type HttpResponse, type RampartProcess } from '../support/rampart-process.js';
+import { describe, expect, it } from 'vitest';
+import { bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, type TokenPair, rampartOnFreshDatabase } from '../support/auth-client.js';
+import { databaseTargets } from '../support/databases.js';
+import { type HttpResponse } from '../support/rampart-process.js';
 
 interface AdminUser {
   id: string;
@@ -12,16 +12,7 @@ interface AdminUser {
 
 describe.each(databaseTargets())('admin users on $name', (factory) => {
   describe.skipIf(!factory.available)('list, create and update', () => {
-    let target: DatabaseTarget;
-    let rampart: RampartProcess;
-    beforeAll(async () => {
-      target = await factory.create();
-      rampart = await startRampart({ env: authEnv(target) });
-    });
-    afterAll(async () => {
-      await rampart?.stop();
-      await target?.cleanup();
-    });
+    const suite = rampartOnFreshDatabase(factory);
 
     const expectProblem = (res: HttpResponse, status: number, slug: string) => {
       expect(res.status, res.body).toBe(status);
@@ -29,17 +20,17 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
       expect(res.json()).toMatchObject({ type: `/problems/${slug}` });
     };
     const patch = (token: string, id: string, body: unknown) =>
-      rampart.request(`/v1/admin/users/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify(body) });
-    const list = (token: string, query = '') => rampart.request(`/v1/admin/users${query}`, { headers: bearer(token) });
+      suite.rampart.request(`/v1/admin/users/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify(body) });
+    const list = (token: string, query = '') => suite.rampart.request(`/v1/admin/users${query}`, { headers: bearer(token) });
 
     /** A new tenant: its admin (signed in) plus users added by that admin. */
     async function tenant(label: string, members: Array<'admin' | 'member' | 'viewer'> = []): Promise<{ admin: AdminUser; pair: TokenPair; users: AdminUser[] }> {
       const email = uniqueEmail(`${label}-admin`);
-      const admin = { ...(await signUp(rampart, email)), email, disabled: false };
-      const pair = await logIn(rampart, email);
+      const admin = { ...(await signUp(suite.rampart, email)), email, disabled: false };
+      const pair = await logIn(suite.rampart, email);
       const users: AdminUser[] = [];
       for (const role of members) {
-        const res = await postJson(rampart, '/v1/admin/users', { email: uniqueEmail(`${label}-${role}`), password: PASSWORD, role }, bearer(pair.access_token));
+        const res = await postJson(suite.rampart, '/v1/admin/users', { email: uniqueEmail(`${label}-${role}`), password: PASSWORD, role }, bearer(pair.access_token));
         expect(res.status, res.body).toBe(201);
         users.push(res.json<AdminUser>());
       }
@@ -74,10 +65,10 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
     it('refuses non-admins with 403', async () => {
       const { users } = await tenant('roles', ['member', 'viewer']);
       for (const user of users) {
-        const token = (await logIn(rampart, user.email)).access_token;
+        const token = (await logIn(suite.rampart, user.email)).access_token;
         expectProblem(await list(token), 403, 'insufficient-role');
         expectProblem(await patch(token, user.id, { role: 'admin' }), 403, 'insufficient-role');
-        expectProblem(await postJson(rampart, '/v1/admin/users', { email: uniqueEmail('x'), password: PASSWORD, role: 'admin' }, bearer(token)), 403, 'insufficient-role');
+        expectProblem(await postJson(suite.rampart, '/v1/admin/users', { email: uniqueEmail('x'), password: PASSWORD, role: 'admin' }, bearer(token)), 403, 'insufficient-role');
       }
     });
 
@@ -86,13 +77,13 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
       const res = await patch(pair.access_token, users[0]!.id, { role: 'admin' });
       expect(res.status, res.body).toBe(200);
       expect(res.json()).toMatchObject({ id: users[0]!.id, role: 'admin', disabled: false });
-      const promoted = await logIn(rampart, users[0]!.email);
+      const promoted = await logIn(suite.rampart, users[0]!.email);
       expect((await list(promoted.access_token)).status).toBe(200);
     });
 
     it('takes admin routes away from a demoted admin at once, without waiting for the token to expire', async () => {
       const { pair, users } = await tenant('demote', ['admin']);
-      const second = await logIn(rampart, users[0]!.email);
+      const second = await logIn(suite.rampart, users[0]!.email);
       expect((await patch(pair.access_token, users[0]!.id, { role: 'member' })).status).toBe(200);
       expectProblem(await list(second.access_token), 403, 'insufficient-role');
     });
@@ -100,22 +91,22 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
     it('disables a user: their sessions die and login gets the same 401 as a wrong password; enabling lets them back', async () => {
       const { pair, users } = await tenant('disable', ['member']);
       const user = users[0]!;
-      const session = await logIn(rampart, user.email);
-      expect((await rampart.request('/v1/me', { headers: bearer(session.access_token) })).status).toBe(200);
+      const session = await logIn(suite.rampart, user.email);
+      expect((await suite.rampart.request('/v1/me', { headers: bearer(session.access_token) })).status).toBe(200);
 
       const res = await patch(pair.access_token, user.id, { disabled: true });
       expect(res.status, res.body).toBe(200);
       expect(res.json()).toMatchObject({ disabled: true });
 
-      expect((await rampart.request('/v1/me', { headers: bearer(session.access_token) })).status).toBe(401);
-      expectProblem(await postJson(rampart, '/v1/auth/refresh', { refresh_token: session.refresh_token }), 401, 'invalid-refresh-token');
-      const disabled = await postJson(rampart, '/v1/auth/login', { email: user.email, password: PASSWORD });
-      const wrong = await postJson(rampart, '/v1/auth/login', { email: user.email, password: 'not the right passphrase' });
+      expect((await suite.rampart.request('/v1/me', { headers: bearer(session.access_token) })).status).toBe(401);
+      expectProblem(await postJson(suite.rampart, '/v1/auth/refresh', { refresh_token: session.refresh_token }), 401, 'invalid-refresh-token');
+      const disabled = await postJson(suite.rampart, '/v1/auth/login', { email: user.email, password: PASSWORD });
+      const wrong = await postJson(suite.rampart, '/v1/auth/login', { email: user.email, password: 'not the right passphrase' });
       expectProblem(disabled, 401, 'invalid-credentials');
       expect(disabled.json<{ detail: string }>().detail).toBe(wrong.json<{ detail: string }>().detail);
 
       expect((await patch(pair.access_token, user.id, { disabled: false })).status).toBe(200);
-      expect((await logIn(rampart, user.email)).token_type).toBe('Bearer');
+      expect((await logIn(suite.rampart, user.email)).token_type).toBe('Bearer');
     });
 
     it('answers 404 for a user of another tenant, and changes nothing', async () => {
@@ -124,7 +115,7 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
       expectProblem(await patch(mine.pair.access_token, other.admin.id, { disabled: true }), 404, 'user-not-found');
       expectProblem(await patch(mine.pair.access_token, other.users[0]!.id, { role: 'admin' }), 404, 'user-not-found');
       expect((await list(other.pair.access_token)).status).toBe(200);
-      expect((await logIn(rampart, other.users[0]!.email)).token_type).toBe('Bearer');
+      expect((await logIn(suite.rampart, other.users[0]!.email)).token_type).toBe('Bearer');
     });
 
     it('refuses to let the last active admin demote or disable themselves with 409', async () => {
@@ -148,7 +139,7 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
 
     it('refuses bad bodies when adding a user, and a taken email with 409', async () => {
       const { admin, pair } = await tenant('badcreate');
-      const create = (body: unknown) => postJson(rampart, '/v1/admin/users', body, bearer(pair.access_token));
+      const create = (body: unknown) => postJson(suite.rampart, '/v1/admin/users', body, bearer(pair.access_token));
       expectProblem(await create({ email: '<script>@example.com', password: PASSWORD, role: 'member' }), 422, 'validation-failed');
       expectProblem(await create({ email: uniqueEmail('r'), password: PASSWORD, role: 'root' }), 422, 'validation-failed');
       expectProblem(await create({ email: uniqueEmail('r'), password: PASSWORD }), 422, 'validation-failed');
@@ -157,7 +148,7 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
     });
 
     it('refuses admin routes without a token with 401', async () => {
-      expectProblem(await rampart.request('/v1/admin/users'), 401, 'invalid-token');
+      expectProblem(await suite.rampart.request('/v1/admin/users'), 401, 'invalid-token');
     });
   });
 });

@@ -1,39 +1,29 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authEnv, bearer, logIn, postJson, signUp, uniqueEmail, withDatabase } from '../support/auth-client.js';
-import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
-import { startRampart, type RampartProcess } from '../support/rampart-process.js';
+import { describe, expect, it } from 'vitest';
+import { bearer, logIn, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase } from '../support/auth-client.js';
+import { databaseTargets } from '../support/databases.js';
 
 interface Issued { id: string; key: string; prefix: string }
 interface Listed { id: string; name: string; prefix: string; scopes: string[]; created_at: string; expires_at: string | null; last_used_at: string | null; revoked_at: string | null }
 
 describe.each(databaseTargets())('API keys on $name', (factory) => {
   describe.skipIf(!factory.available)('create, use, scope, rotate, revoke', () => {
-    let target: DatabaseTarget;
-    let rampart: RampartProcess;
+    const suite = rampartOnFreshDatabase(factory);
     const minted: string[] = [];
-    beforeAll(async () => {
-      target = await factory.create();
-      rampart = await startRampart({ env: authEnv(target) });
-    });
-    afterAll(async () => {
-      await rampart?.stop();
-      await target?.cleanup();
-    });
 
     async function signedIn(label: string): Promise<string> {
       const email = uniqueEmail(label);
-      await signUp(rampart, email);
-      return (await logIn(rampart, email)).access_token;
+      await signUp(suite.rampart, email);
+      return (await logIn(suite.rampart, email)).access_token;
     }
     async function mint(token: string, body: Record<string, unknown> = { name: 'ci deploy', scopes: ['contact:read'] }): Promise<Issued> {
-      const res = await postJson(rampart, '/v1/api-keys', body, bearer(token));
+      const res = await postJson(suite.rampart, '/v1/api-keys', body, bearer(token));
       expect(res.status, res.body).toBe(201);
       const issued = res.json<Issued>();
       minted.push(issued.key);
       return issued;
     }
-    const list = async (token: string) => (await rampart.request('/v1/api-keys', { headers: bearer(token) })).json<{ api_keys: Listed[] }>().api_keys;
-    const whoami = (key: string, need?: string) => rampart.request(`/v1/api-keys/whoami${need ? `?need=${need}` : ''}`, { headers: { 'x-api-key': key } });
+    const list = async (token: string) => (await suite.rampart.request('/v1/api-keys', { headers: bearer(token) })).json<{ api_keys: Listed[] }>().api_keys;
+    const whoami = (key: string, need?: string) => suite.rampart.request(`/v1/api-keys/whoami${need ? `?need=${need}` : ''}`, { headers: { 'x-api-key': key } });
     const refusedAsInvalidKey = async (key: string) => {
       const res = await whoami(key);
       expect(res.status).toBe(401);
@@ -45,7 +35,7 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
       const issued = await mint(token, { name: 'ci deploy', scopes: ['contact:read', 'contact:write'] });
       expect(issued).toEqual({ id: expect.any(String), key: expect.stringMatching(/^rk_test_[0-9A-Za-z]{38}$/), prefix: issued.key.slice(0, 12) });
 
-      const res = await rampart.request('/v1/api-keys', { headers: bearer(token) });
+      const res = await suite.rampart.request('/v1/api-keys', { headers: bearer(token) });
       expect(res.status).toBe(200);
       expect(res.body).not.toContain(issued.key);
       expect(res.body).not.toMatch(/[0-9a-f]{64}/);
@@ -57,7 +47,7 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
       const me = await whoami(issued.key);
       expect(me.status).toBe(200);
       expect(me.json()).toEqual({ kind: 'api_key', tenant_id: expect.any(String), api_key_id: issued.id, scopes: ['contact:read', 'contact:write'] });
-      expect((await rampart.request('/v1/api-keys/whoami', { headers: bearer(token) })).json()).toMatchObject({ kind: 'user', role: 'admin' });
+      expect((await suite.rampart.request('/v1/api-keys/whoami', { headers: bearer(token) })).json()).toMatchObject({ kind: 'user', role: 'admin' });
     });
 
     it('refuses a key without the scope a request needs (403), accepts one with it', async () => {
@@ -73,7 +63,7 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
       const token = await signedIn('revoke');
       const issued = await mint(token);
       expect((await whoami(issued.key)).status).toBe(200);
-      const res = await rampart.request(`/v1/api-keys/${issued.id}`, { method: 'DELETE', headers: bearer(token) });
+      const res = await suite.rampart.request(`/v1/api-keys/${issued.id}`, { method: 'DELETE', headers: bearer(token) });
       expect(res.status).toBe(204);
       await refusedAsInvalidKey(issued.key);
       expect((await list(token))[0]!.revoked_at).toEqual(expect.any(String));
@@ -99,7 +89,7 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
     it('rotation keeps the id and kills the old key at once (overlap 0)', async () => {
       const token = await signedIn('rotate');
       const first = await mint(token, { name: 'rotating', scopes: ['contact:read'] });
-      const res = await rampart.request(`/v1/api-keys/${first.id}/rotate`, { method: 'POST', headers: bearer(token) });
+      const res = await suite.rampart.request(`/v1/api-keys/${first.id}/rotate`, { method: 'POST', headers: bearer(token) });
       expect(res.status).toBe(200);
       const second = res.json<Issued>();
       minted.push(second.key);
@@ -114,7 +104,7 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
       const annKey = await mint(ann);
       expect(await list(bob)).toEqual([]);
       for (const [method, path] of [['POST', `/v1/api-keys/${annKey.id}/rotate`], ['DELETE', `/v1/api-keys/${annKey.id}`]] as const) {
-        const res = await rampart.request(path, { method, headers: bearer(bob) });
+        const res = await suite.rampart.request(path, { method, headers: bearer(bob) });
         expect(res.status, `${method} ${path}`).toBe(404);
         expect(res.json()).toMatchObject({ type: '/problems/api-key-not-found' });
       }
@@ -126,10 +116,10 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
       const issued = await mint(token);
       const asKey = { 'x-api-key': issued.key };
       for (const res of [
-        await postJson(rampart, '/v1/api-keys', { name: 'child', scopes: ['contact:read'] }, asKey),
-        await rampart.request('/v1/api-keys', { headers: asKey }),
-        await rampart.request(`/v1/api-keys/${issued.id}`, { method: 'DELETE', headers: asKey }),
-        await rampart.request('/v1/me', { headers: asKey }),
+        await postJson(suite.rampart, '/v1/api-keys', { name: 'child', scopes: ['contact:read'] }, asKey),
+        await suite.rampart.request('/v1/api-keys', { headers: asKey }),
+        await suite.rampart.request(`/v1/api-keys/${issued.id}`, { method: 'DELETE', headers: asKey }),
+        await suite.rampart.request('/v1/me', { headers: asKey }),
       ]) {
         expect(res.status).toBe(401);
         expect(res.json()).toMatchObject({ type: '/problems/invalid-token' });
@@ -149,11 +139,11 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
     });
 
     it('never writes a key to the logs, and audits key changes', async () => {
-      await rampart.stop();
+      await suite.rampart.stop();
       expect(minted.length).toBeGreaterThan(5);
-      const stdout = rampart.stdout();
+      const stdout = suite.rampart.stdout();
       for (const key of minted) expect(stdout).not.toContain(key);
-      await withDatabase(target, async (db) => {
+      await withDatabase(suite.target, async (db) => {
         const actions = (await db.selectFrom('audit_events').select('action').where('action', 'like', 'auth.api_key.%').execute()).map((e) => e.action);
         expect(actions).toEqual(expect.arrayContaining(['auth.api_key.created', 'auth.api_key.rotated', 'auth.api_key.revoked']));
       });

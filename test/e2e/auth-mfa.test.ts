@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateTotp } from '../../src/features/auth/primitives/totp.js';
-import { authEnv, bearer, logIn, postJson, signUp, uniqueEmail, withDatabase, type TokenPair } from '../support/auth-client.js';
-import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
-import { startRampart, type HttpResponse, type RampartProcess } from '../support/rampart-process.js';
+import { authEnv, bearer, logIn, postJson, signUp, uniqueEmail, withDatabase, type TokenPair, rampartOnFreshDatabase } from '../support/auth-client.js';
+import { databaseTargets } from '../support/databases.js';
+import { startRampart, type HttpResponse } from '../support/rampart-process.js';
 
 const STEP_MS = 30_000;
 // Each TOTP code is accepted once, so a test spends steps in order: the previous step's code
@@ -25,32 +25,23 @@ interface MfaChallenge {
 
 describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
   describe.skipIf(!factory.available)('enrolment, sign-in with a second factor, backup codes', () => {
-    let target: DatabaseTarget;
-    let rampart: RampartProcess;
-    beforeAll(async () => {
-      target = await factory.create();
-      rampart = await startRampart({ env: authEnv(target) });
-    });
-    afterAll(async () => {
-      await rampart?.stop();
-      await target?.cleanup();
-    });
+    const suite = rampartOnFreshDatabase(factory);
 
-    const me = (accessToken: string) => rampart.request('/v1/me', { headers: bearer(accessToken) });
-    const verify = (body: Record<string, unknown>) => postJson(rampart, '/v1/auth/mfa/verify', body);
+    const me = (accessToken: string) => suite.rampart.request('/v1/me', { headers: bearer(accessToken) });
+    const verify = (body: Record<string, unknown>) => postJson(suite.rampart, '/v1/auth/mfa/verify', body);
     // Node's client frames a DELETE body only when told its length (no chunked default).
     const withBody = (method: string, body: unknown, headers: Record<string, string> = {}) => {
       const json = JSON.stringify(body);
       return { method, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(json)), ...headers }, body: json };
     };
-    const disable = (accessToken: string, body: unknown) => rampart.request('/v1/auth/mfa/totp', withBody('DELETE', body, bearer(accessToken)));
+    const disable = (accessToken: string, body: unknown) => suite.rampart.request('/v1/auth/mfa/totp', withBody('DELETE', body, bearer(accessToken)));
     const expectProblem = (res: HttpResponse, status: number, slug: string) => {
       expect(res.status, res.body).toBe(status);
       expect(res.json()).toMatchObject({ type: `/problems/${slug}` });
     };
 
     async function passwordStep(email: string): Promise<MfaChallenge> {
-      const res = await postJson(rampart, '/v1/auth/login', { email, password: 'purple tangerine skyline' });
+      const res = await postJson(suite.rampart, '/v1/auth/login', { email, password: 'purple tangerine skyline' });
       expect(res.status).toBe(200);
       const body = res.json<MfaChallenge>();
       expect(body).toEqual({ mfa_required: true, mfa_token: expect.any(String) });
@@ -60,22 +51,22 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
     /** A signed-in user who enrolled and activated TOTP. */
     async function withMfa(label: string): Promise<{ email: string; pair: TokenPair; secret: string; backupCodes: string[] }> {
       const email = uniqueEmail(label);
-      await signUp(rampart, email);
-      const pair = await logIn(rampart, email);
-      const enrol = await postJson(rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token));
+      await signUp(suite.rampart, email);
+      const pair = await logIn(suite.rampart, email);
+      const enrol = await postJson(suite.rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token));
       expect(enrol.status, enrol.body).toBe(200);
       const { secret } = enrol.json<{ secret: string }>();
       await clearOfStepBoundary();
-      const activate = await postJson(rampart, '/v1/auth/mfa/totp/activate', { code: previousCode(secret) }, bearer(pair.access_token));
+      const activate = await postJson(suite.rampart, '/v1/auth/mfa/totp/activate', { code: previousCode(secret) }, bearer(pair.access_token));
       expect(activate.status, activate.body).toBe(200);
       return { email, pair, secret, backupCodes: activate.json<{ backup_codes: string[] }>().backup_codes };
     }
 
     it('enrols: a secret, its otpauth URI and a QR code; nothing changes at login until activation', async () => {
       const email = uniqueEmail('enrol');
-      await signUp(rampart, email);
-      const pair = await logIn(rampart, email);
-      const first = await postJson(rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token));
+      await signUp(suite.rampart, email);
+      const pair = await logIn(suite.rampart, email);
+      const first = await postJson(suite.rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token));
       expect(first.status).toBe(200);
       expect(first.headers['cache-control']).toBe('no-store');
       const enrolment = first.json<{ secret: string; otpauth_uri: string; qr_svg: string }>();
@@ -83,20 +74,20 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
       expect(enrolment.otpauth_uri).toMatch(/^otpauth:\/\/totp\/.*secret=[A-Z2-7]{32}/);
       expect(enrolment.otpauth_uri).toContain(encodeURIComponent(email));
       expect(enrolment.qr_svg).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
-      expect(await logIn(rampart, email)).toHaveProperty('access_token');
+      expect(await logIn(suite.rampart, email)).toHaveProperty('access_token');
 
       // Re-enrolling replaces the pending secret: the first one's codes no longer activate.
-      const second = (await postJson(rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token))).json<{ secret: string }>();
+      const second = (await postJson(suite.rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token))).json<{ secret: string }>();
       expect(second.secret).not.toBe(enrolment.secret);
-      expectProblem(await postJson(rampart, '/v1/auth/mfa/totp/activate', { code: currentCode(enrolment.secret) }, bearer(pair.access_token)), 401, 'invalid-mfa-code');
-      const activated = await postJson(rampart, '/v1/auth/mfa/totp/activate', { code: currentCode(second.secret) }, bearer(pair.access_token));
+      expectProblem(await postJson(suite.rampart, '/v1/auth/mfa/totp/activate', { code: currentCode(enrolment.secret) }, bearer(pair.access_token)), 401, 'invalid-mfa-code');
+      const activated = await postJson(suite.rampart, '/v1/auth/mfa/totp/activate', { code: currentCode(second.secret) }, bearer(pair.access_token));
       expect(activated.status).toBe(200);
       const { backup_codes } = activated.json<{ backup_codes: string[] }>();
       expect(backup_codes).toHaveLength(10);
       expect(new Set(backup_codes).size).toBe(10);
 
-      expectProblem(await postJson(rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token)), 409, 'mfa-already-active');
-      expectProblem(await postJson(rampart, '/v1/auth/mfa/totp/activate', { code: nextCode(second.secret) }, bearer(pair.access_token)), 409, 'mfa-already-active');
+      expectProblem(await postJson(suite.rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token)), 409, 'mfa-already-active');
+      expectProblem(await postJson(suite.rampart, '/v1/auth/mfa/totp/activate', { code: nextCode(second.secret) }, bearer(pair.access_token)), 409, 'mfa-already-active');
     });
 
     it('signs in with a TOTP code after the password, and refuses the same code again', async () => {
@@ -108,7 +99,7 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
       const pair = res.json<TokenPair>();
       expect(pair).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String), refresh_token: expect.any(String) });
       expect((await me(pair.access_token)).status).toBe(200);
-      expect((await postJson(rampart, '/v1/auth/refresh', { refresh_token: pair.refresh_token })).status).toBe(200);
+      expect((await postJson(suite.rampart, '/v1/auth/refresh', { refresh_token: pair.refresh_token })).status).toBe(200);
 
       const replay = await verify({ mfa_token: (await passwordStep(email)).mfa_token, code });
       expectProblem(replay, 401, 'invalid-mfa-code');
@@ -131,7 +122,7 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
       const { email, secret } = await withMfa('token');
       const challenge = await passwordStep(email);
       expectProblem(await me(challenge.mfa_token), 401, 'invalid-token');
-      expectProblem(await rampart.request('/v1/auth/sessions', { headers: bearer(challenge.mfa_token) }), 401, 'invalid-token');
+      expectProblem(await suite.rampart.request('/v1/auth/sessions', { headers: bearer(challenge.mfa_token) }), 401, 'invalid-token');
 
       expect((await verify({ mfa_token: challenge.mfa_token, code: currentCode(secret) })).status).toBe(200);
       expectProblem(await verify({ mfa_token: challenge.mfa_token, code: nextCode(secret) }), 401, 'invalid-mfa-token');
@@ -154,20 +145,20 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
       const { email, pair, secret, backupCodes } = await withMfa('disable');
       expectProblem(await disable(pair.access_token, { code: '000000' }), 401, 'invalid-mfa-code');
       expect((await disable(pair.access_token, { code: backupCodes[0] })).status).toBe(204);
-      expect(await logIn(rampart, email)).toHaveProperty('access_token');
+      expect(await logIn(suite.rampart, email)).toHaveProperty('access_token');
       expectProblem(await disable(pair.access_token, { code: currentCode(secret) }), 409, 'mfa-not-active');
 
       // With TOTP this time, after enrolling again.
-      const { secret: again } = (await postJson(rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token))).json<{ secret: string }>();
+      const { secret: again } = (await postJson(suite.rampart, '/v1/auth/mfa/totp/enroll', {}, bearer(pair.access_token))).json<{ secret: string }>();
       await clearOfStepBoundary();
-      expect((await postJson(rampart, '/v1/auth/mfa/totp/activate', { code: previousCode(again) }, bearer(pair.access_token))).status).toBe(200);
+      expect((await postJson(suite.rampart, '/v1/auth/mfa/totp/activate', { code: previousCode(again) }, bearer(pair.access_token))).status).toBe(200);
       expect((await disable(pair.access_token, { code: currentCode(again) })).status).toBe(204);
-      expect(await logIn(rampart, email)).toHaveProperty('access_token');
+      expect(await logIn(suite.rampart, email)).toHaveProperty('access_token');
     });
 
     it('regenerating backup codes kills the old ones', async () => {
       const { email, pair, secret, backupCodes } = await withMfa('regenerate');
-      const res = await postJson(rampart, '/v1/auth/mfa/backup-codes/regenerate', { code: currentCode(secret) }, bearer(pair.access_token));
+      const res = await postJson(suite.rampart, '/v1/auth/mfa/backup-codes/regenerate', { code: currentCode(secret) }, bearer(pair.access_token));
       expect(res.status, res.body).toBe(200);
       const fresh = res.json<{ backup_codes: string[] }>().backup_codes;
       expect(fresh).toHaveLength(10);
@@ -175,7 +166,7 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
 
       expectProblem(await verify({ mfa_token: (await passwordStep(email)).mfa_token, backup_code: backupCodes[1] }), 401, 'invalid-mfa-code');
       expect((await verify({ mfa_token: (await passwordStep(email)).mfa_token, backup_code: fresh[0] })).status).toBe(200);
-      expectProblem(await postJson(rampart, '/v1/auth/mfa/backup-codes/regenerate', { code: '123456' }, bearer(pair.access_token)), 401, 'invalid-mfa-code');
+      expectProblem(await postJson(suite.rampart, '/v1/auth/mfa/backup-codes/regenerate', { code: '123456' }, bearer(pair.access_token)), 401, 'invalid-mfa-code');
     });
 
     it('refuses bad bodies with 422 and unauthenticated MFA changes with 401', async () => {
@@ -192,13 +183,13 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
       ];
       for (const body of badVerify) expectProblem(await verify(body), 422, 'validation-failed');
       for (const path of ['/v1/auth/mfa/totp/activate', '/v1/auth/mfa/backup-codes/regenerate']) {
-        expectProblem(await postJson(rampart, path, {}, bearer(pair.access_token)), 422, 'validation-failed');
-        expectProblem(await postJson(rampart, path, { code: ['123456'] }, bearer(pair.access_token)), 422, 'validation-failed');
+        expectProblem(await postJson(suite.rampart, path, {}, bearer(pair.access_token)), 422, 'validation-failed');
+        expectProblem(await postJson(suite.rampart, path, { code: ['123456'] }, bearer(pair.access_token)), 422, 'validation-failed');
       }
       expectProblem(await disable(pair.access_token, { code: '' }), 422, 'validation-failed');
 
       for (const [method, path] of [['POST', '/v1/auth/mfa/totp/enroll'], ['POST', '/v1/auth/mfa/totp/activate'], ['DELETE', '/v1/auth/mfa/totp'], ['POST', '/v1/auth/mfa/backup-codes/regenerate']] as const) {
-        const res = await rampart.request(path, withBody(method, { code: '123456' }));
+        const res = await suite.rampart.request(path, withBody(method, { code: '123456' }));
         expectProblem(res, 401, 'invalid-token');
       }
     });
@@ -207,16 +198,16 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
       const { email, secret } = await withMfa('expired');
       const { mfa_token } = await passwordStep(email);
       // PGlite is one process's database: stop Rampart to age the challenge, then start it again.
-      await rampart.stop();
-      await withDatabase(target, (db) => db.updateTable('mfa_challenges').set({ expires_at: new Date(Date.now() - 1000) }).where('token_hash', '=', createHash('sha256').update(mfa_token).digest('hex')).execute());
-      rampart = await startRampart({ env: authEnv(target) });
+      await suite.rampart.stop();
+      await withDatabase(suite.target, (db) => db.updateTable('mfa_challenges').set({ expires_at: new Date(Date.now() - 1000) }).where('token_hash', '=', createHash('sha256').update(mfa_token).digest('hex')).execute());
+      suite.rampart = await startRampart({ env: authEnv(suite.target) });
       expectProblem(await verify({ mfa_token, code: currentCode(secret) }), 401, 'invalid-mfa-token');
     });
 
     it('stores the TOTP secret encrypted and backup codes only as hashes, and audits every MFA change', async () => {
       const { pair, secret, backupCodes } = await withMfa('at-rest');
-      await rampart.stop();
-      await withDatabase(target, async (db) => {
+      await suite.rampart.stop();
+      await withDatabase(suite.target, async (db) => {
         const owner = await db.selectFrom('sessions').select('user_id').where('id', '=', JSON.parse(Buffer.from(pair.access_token.split('.')[1]!, 'base64url').toString()).sid).executeTakeFirstOrThrow();
         const totp = await db.selectFrom('mfa_totp').selectAll().where('user_id', '=', owner.user_id).executeTakeFirstOrThrow();
         expect(totp.secret_encrypted).toMatch(/^v1\./);

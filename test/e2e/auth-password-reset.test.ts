@@ -1,26 +1,17 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authEnv, bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase } from '../support/auth-client.js';
-import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
-import { startRampart, type HttpResponse, type RampartProcess } from '../support/rampart-process.js';
+import { describe, expect, it } from 'vitest';
+import { authEnv, bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase } from '../support/auth-client.js';
+import { databaseTargets } from '../support/databases.js';
+import { startRampart, type HttpResponse } from '../support/rampart-process.js';
 
 const NEW_PASSWORD = 'violet harbour lantern';
 
 describe.each(databaseTargets())('password reset on $name', (factory) => {
   describe.skipIf(!factory.available)('forgot and reset', () => {
-    let target: DatabaseTarget;
-    let rampart: RampartProcess;
+    const suite = rampartOnFreshDatabase(factory);
     const tokensSeen: string[] = [];
-    beforeAll(async () => {
-      target = await factory.create();
-      rampart = await startRampart({ env: authEnv(target) });
-    });
-    afterAll(async () => {
-      await rampart?.stop();
-      await target?.cleanup();
-    });
 
     const expectProblem = (res: HttpResponse, status: number, slug: string) => {
       expect(res.status, res.body).toBe(status);
@@ -29,7 +20,7 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
     };
 
     async function outbox(): Promise<Array<{ to: string; subject: string; text: string }>> {
-      const directory = join(target.dataDir, 'outbox');
+      const directory = join(suite.target.dataDir, 'outbox');
       const names = (await readdir(directory).catch(() => [] as string[])).filter((name) => name.endsWith('.json')).sort();
       return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(directory, name), 'utf8'))));
     }
@@ -50,17 +41,17 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
 
     async function forgotAndMail(label: string): Promise<{ email: string; token: string }> {
       const email = uniqueEmail(label);
-      await signUp(rampart, email);
-      expect((await postJson(rampart, '/v1/auth/password/forgot', { email })).status).toBe(202);
+      await signUp(suite.rampart, email);
+      expect((await postJson(suite.rampart, '/v1/auth/password/forgot', { email })).status).toBe(202);
       return { email, token: await mailTo(email) };
     }
 
     it('answers an existing and an unknown address alike, and mails only the existing one', async () => {
       const known = uniqueEmail('known');
       const unknown = uniqueEmail('unknown');
-      await signUp(rampart, known);
-      const a = await postJson(rampart, '/v1/auth/password/forgot', { email: known });
-      const b = await postJson(rampart, '/v1/auth/password/forgot', { email: unknown });
+      await signUp(suite.rampart, known);
+      const a = await postJson(suite.rampart, '/v1/auth/password/forgot', { email: known });
+      const b = await postJson(suite.rampart, '/v1/auth/password/forgot', { email: unknown });
       expect(a.status).toBe(202);
       expect(b.status).toBe(a.status);
       expect(b.body).toBe(a.body);
@@ -73,30 +64,30 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
 
     it('sets the new password, kills the old one and every session, and works once', async () => {
       const email = uniqueEmail('reset');
-      await signUp(rampart, email);
-      const sessions = [await logIn(rampart, email), await logIn(rampart, email)];
-      await postJson(rampart, '/v1/auth/password/forgot', { email });
+      await signUp(suite.rampart, email);
+      const sessions = [await logIn(suite.rampart, email), await logIn(suite.rampart, email)];
+      await postJson(suite.rampart, '/v1/auth/password/forgot', { email });
       const token = await mailTo(email);
 
-      const reset = await postJson(rampart, '/v1/auth/password/reset', { token, password: NEW_PASSWORD });
+      const reset = await postJson(suite.rampart, '/v1/auth/password/reset', { token, password: NEW_PASSWORD });
       expect(reset.status, reset.body).toBe(204);
 
-      expectProblem(await postJson(rampart, '/v1/auth/login', { email, password: PASSWORD }), 401, 'invalid-credentials');
-      expect((await logIn(rampart, email, NEW_PASSWORD)).token_type).toBe('Bearer');
+      expectProblem(await postJson(suite.rampart, '/v1/auth/login', { email, password: PASSWORD }), 401, 'invalid-credentials');
+      expect((await logIn(suite.rampart, email, NEW_PASSWORD)).token_type).toBe('Bearer');
       for (const pair of sessions) {
-        expect((await rampart.request('/v1/me', { headers: bearer(pair.access_token) })).status).toBe(401);
-        expectProblem(await postJson(rampart, '/v1/auth/refresh', { refresh_token: pair.refresh_token }), 401, 'invalid-refresh-token');
+        expect((await suite.rampart.request('/v1/me', { headers: bearer(pair.access_token) })).status).toBe(401);
+        expectProblem(await postJson(suite.rampart, '/v1/auth/refresh', { refresh_token: pair.refresh_token }), 401, 'invalid-refresh-token');
       }
-      expectProblem(await postJson(rampart, '/v1/auth/password/reset', { token, password: 'another fine passphrase' }), 400, 'invalid-reset-token');
+      expectProblem(await postJson(suite.rampart, '/v1/auth/password/reset', { token, password: 'another fine passphrase' }), 400, 'invalid-reset-token');
     });
 
     it('refuses an unknown token with 400', async () => {
-      expectProblem(await postJson(rampart, '/v1/auth/password/reset', { token: 'A'.repeat(43), password: NEW_PASSWORD }), 400, 'invalid-reset-token');
+      expectProblem(await postJson(suite.rampart, '/v1/auth/password/reset', { token: 'A'.repeat(43), password: NEW_PASSWORD }), 400, 'invalid-reset-token');
     });
 
     it('refuses a weak new password with 422 naming the rule', async () => {
       const { token } = await forgotAndMail('weak');
-      const res = await postJson(rampart, '/v1/auth/password/reset', { token, password: 'Password1234' });
+      const res = await postJson(suite.rampart, '/v1/auth/password/reset', { token, password: 'Password1234' });
       expectProblem(res, 422, 'weak-password');
       expect(res.json<{ detail: string }>().detail).toContain('common-password');
     });
@@ -106,22 +97,22 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
       ['an extra field', { token: 'x', password: NEW_PASSWORD, admin: true }, '/v1/auth/password/reset'],
       ['a malformed email', { email: "x'; drop table users;--@example.com" }, '/v1/auth/password/forgot'],
     ])('refuses a body with %s with 422', async (_label, body, path) => {
-      expectProblem(await postJson(rampart, path, body), 422, 'validation-failed');
+      expectProblem(await postJson(suite.rampart, path, body), 422, 'validation-failed');
     });
 
     it('refuses a token older than 30 minutes with 400', async () => {
       const { token } = await forgotAndMail('expired');
       // PGlite is one process's database: stop Rampart to age the reset, then start it again.
-      await rampart.stop();
-      await withDatabase(target, (db) => db.updateTable('password_resets').set({ expires_at: new Date(Date.now() - 1000) }).where('token_hash', '=', createHash('sha256').update(token).digest('hex')).execute());
-      rampart = await startRampart({ env: authEnv(target) });
-      expectProblem(await postJson(rampart, '/v1/auth/password/reset', { token, password: NEW_PASSWORD }), 400, 'invalid-reset-token');
+      await suite.rampart.stop();
+      await withDatabase(suite.target, (db) => db.updateTable('password_resets').set({ expires_at: new Date(Date.now() - 1000) }).where('token_hash', '=', createHash('sha256').update(token).digest('hex')).execute());
+      suite.rampart = await startRampart({ env: authEnv(suite.target) });
+      expectProblem(await postJson(suite.rampart, '/v1/auth/password/reset', { token, password: NEW_PASSWORD }), 400, 'invalid-reset-token');
     });
 
     it('never writes a reset token or a password to the log', async () => {
       const { token } = await forgotAndMail('logs');
-      await postJson(rampart, '/v1/auth/password/reset', { token, password: NEW_PASSWORD });
-      const stdout = rampart.stdout();
+      await postJson(suite.rampart, '/v1/auth/password/reset', { token, password: NEW_PASSWORD });
+      const stdout = suite.rampart.stdout();
       for (const secret of [...tokensSeen, NEW_PASSWORD, PASSWORD]) expect(stdout).not.toContain(secret);
     });
   });

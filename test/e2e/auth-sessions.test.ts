@@ -1,30 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authEnv, bearer, logIn, postJson, signUp, uniqueEmail, withDatabase, type TokenPair } from '../support/auth-client.js';
-import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
-import { startRampart, type RampartProcess } from '../support/rampart-process.js';
+import { describe, expect, it } from 'vitest';
+import { bearer, logIn, postJson, signUp, uniqueEmail, withDatabase, type TokenPair, rampartOnFreshDatabase } from '../support/auth-client.js';
+import { databaseTargets } from '../support/databases.js';
 
 const REUSE_INTERVAL_S = 2;
 
 describe.each(databaseTargets())('tokens and sessions on $name', (factory) => {
   describe.skipIf(!factory.available)('refresh rotation, logout and sessions', () => {
-    let target: DatabaseTarget;
-    let rampart: RampartProcess;
+    const suite = rampartOnFreshDatabase(factory, { AUTH_REFRESH_REUSE_INTERVAL_S: String(REUSE_INTERVAL_S) });
     const reusedCorrelationId = `reuse-${Date.now()}`;
-    beforeAll(async () => {
-      target = await factory.create();
-      rampart = await startRampart({ env: authEnv(target, { AUTH_REFRESH_REUSE_INTERVAL_S: String(REUSE_INTERVAL_S) }) });
-    });
-    afterAll(async () => {
-      await rampart?.stop();
-      await target?.cleanup();
-    });
 
-    const refresh = (token: string, headers: Record<string, string> = {}) => postJson(rampart, '/v1/auth/refresh', { refresh_token: token }, headers);
-    const me = (pair: TokenPair) => rampart.request('/v1/me', { headers: bearer(pair.access_token) });
+    const refresh = (token: string, headers: Record<string, string> = {}) => postJson(suite.rampart, '/v1/auth/refresh', { refresh_token: token }, headers);
+    const me = (pair: TokenPair) => suite.rampart.request('/v1/me', { headers: bearer(pair.access_token) });
     async function signedIn(label: string, userAgent = 'vitest'): Promise<{ email: string; pair: TokenPair }> {
       const email = uniqueEmail(label);
-      await signUp(rampart, email);
-      return { email, pair: await logIn(rampart, email, undefined, { 'user-agent': userAgent }) };
+      await signUp(suite.rampart, email);
+      return { email, pair: await logIn(suite.rampart, email, undefined, { 'user-agent': userAgent }) };
     }
 
     it('rotates the refresh token: the new pair works and differs from the old one', async () => {
@@ -66,7 +56,7 @@ describe.each(databaseTargets())('tokens and sessions on $name', (factory) => {
 
     it('logout kills the session: its access token and refresh token stop working', async () => {
       const { pair } = await signedIn('logout');
-      const out = await rampart.request('/v1/auth/logout', { method: 'POST', headers: bearer(pair.access_token) });
+      const out = await suite.rampart.request('/v1/auth/logout', { method: 'POST', headers: bearer(pair.access_token) });
       expect(out.status).toBe(204);
       const after = await me(pair);
       expect(after.status).toBe(401);
@@ -77,8 +67,8 @@ describe.each(databaseTargets())('tokens and sessions on $name', (factory) => {
 
     it('lists sessions with device details and marks the current one', async () => {
       const { email, pair } = await signedIn('list', 'Laptop Browser/1.0');
-      await logIn(rampart, email, undefined, { 'user-agent': 'Phone App/2.0' });
-      const res = await rampart.request('/v1/auth/sessions', { headers: bearer(pair.access_token) });
+      await logIn(suite.rampart, email, undefined, { 'user-agent': 'Phone App/2.0' });
+      const res = await suite.rampart.request('/v1/auth/sessions', { headers: bearer(pair.access_token) });
       expect(res.status).toBe(200);
       const { sessions } = res.json<{ sessions: Array<Record<string, unknown>> }>();
       expect(sessions).toHaveLength(2);
@@ -90,39 +80,39 @@ describe.each(databaseTargets())('tokens and sessions on $name', (factory) => {
 
     it('revokes one session by id, and only the caller\'s own', async () => {
       const { email, pair } = await signedIn('one');
-      const phone = await logIn(rampart, email);
+      const phone = await logIn(suite.rampart, email);
       const stranger = await signedIn('stranger');
-      const sessions = (await rampart.request('/v1/auth/sessions', { headers: bearer(pair.access_token) })).json<{ sessions: Array<{ id: string; current: boolean }> }>().sessions;
+      const sessions = (await suite.rampart.request('/v1/auth/sessions', { headers: bearer(pair.access_token) })).json<{ sessions: Array<{ id: string; current: boolean }> }>().sessions;
       const phoneSession = sessions.find((s) => !s.current)!;
 
-      const byStranger = await rampart.request(`/v1/auth/sessions/${phoneSession.id}`, { method: 'DELETE', headers: bearer(stranger.pair.access_token) });
+      const byStranger = await suite.rampart.request(`/v1/auth/sessions/${phoneSession.id}`, { method: 'DELETE', headers: bearer(stranger.pair.access_token) });
       expect(byStranger.status).toBe(404);
       expect((await me(phone)).status).toBe(200);
 
-      const revoke = await rampart.request(`/v1/auth/sessions/${phoneSession.id}`, { method: 'DELETE', headers: bearer(pair.access_token) });
+      const revoke = await suite.rampart.request(`/v1/auth/sessions/${phoneSession.id}`, { method: 'DELETE', headers: bearer(pair.access_token) });
       expect(revoke.status).toBe(204);
       expect((await me(phone)).status).toBe(401);
       expect((await me(pair)).status).toBe(200);
-      expect((await rampart.request('/v1/auth/sessions/not-a-uuid', { method: 'DELETE', headers: bearer(pair.access_token) })).status).toBe(400);
+      expect((await suite.rampart.request('/v1/auth/sessions/not-a-uuid', { method: 'DELETE', headers: bearer(pair.access_token) })).status).toBe(400);
     });
 
     it('revokes all other sessions, keeping the current one', async () => {
       const { email, pair } = await signedIn('others');
-      const second = await logIn(rampart, email);
-      const third = await logIn(rampart, email);
-      const res = await rampart.request('/v1/auth/sessions?scope=others', { method: 'DELETE', headers: bearer(pair.access_token) });
+      const second = await logIn(suite.rampart, email);
+      const third = await logIn(suite.rampart, email);
+      const res = await suite.rampart.request('/v1/auth/sessions?scope=others', { method: 'DELETE', headers: bearer(pair.access_token) });
       expect(res.status).toBe(200);
       expect(res.json()).toEqual({ revoked: 2 });
       expect((await me(second)).status).toBe(401);
       expect((await me(third)).status).toBe(401);
       expect((await me(pair)).status).toBe(200);
-      expect((await rampart.request('/v1/auth/sessions?scope=everything', { method: 'DELETE', headers: bearer(pair.access_token) })).status).toBe(400);
+      expect((await suite.rampart.request('/v1/auth/sessions?scope=everything', { method: 'DELETE', headers: bearer(pair.access_token) })).status).toBe(400);
     });
 
     it('revokes every session with scope=all, the current one included', async () => {
       const { email, pair } = await signedIn('all');
-      const other = await logIn(rampart, email);
-      const res = await rampart.request('/v1/auth/sessions?scope=all', { method: 'DELETE', headers: bearer(pair.access_token) });
+      const other = await logIn(suite.rampart, email);
+      const res = await suite.rampart.request('/v1/auth/sessions?scope=all', { method: 'DELETE', headers: bearer(pair.access_token) });
       expect(res.json()).toEqual({ revoked: 2 });
       expect((await me(pair)).status).toBe(401);
       expect((await me(other)).status).toBe(401);
@@ -130,15 +120,15 @@ describe.each(databaseTargets())('tokens and sessions on $name', (factory) => {
 
     it('requires a token for every session route', async () => {
       for (const [method, path] of [['GET', '/v1/me'], ['GET', '/v1/auth/sessions'], ['POST', '/v1/auth/logout'], ['DELETE', '/v1/auth/sessions']] as const) {
-        const res = await rampart.request(path, { method });
+        const res = await suite.rampart.request(path, { method });
         expect(res.status, `${method} ${path}`).toBe(401);
         expect(res.json()).toMatchObject({ type: '/problems/invalid-token' });
       }
     });
 
     it('recorded the reuse, logouts and revocations in audit_events', async () => {
-      await rampart.stop();
-      await withDatabase(target, async (db) => {
+      await suite.rampart.stop();
+      await withDatabase(suite.target, async (db) => {
         const events = await db.selectFrom('audit_events').selectAll().execute();
         const reused = events.filter((e) => e.action === 'auth.refresh.reused');
         expect(reused).toHaveLength(1);

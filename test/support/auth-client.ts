@@ -1,6 +1,7 @@
 import { openDatabase, type DatabaseHandle } from '../../src/platform/db/database.js';
-import { testDatabaseOptions, type DatabaseTarget } from './databases.js';
-import type { HttpResponse, RampartProcess } from './rampart-process.js';
+import { afterAll, beforeAll } from 'vitest';
+import { testDatabaseOptions, type DatabaseTarget, type DatabaseTargetFactory } from './databases.js';
+import { startRampart, type HttpResponse, type RampartProcess } from './rampart-process.js';
 
 /** Environment for an e2e process with auth: a known APP_SECRET and argon2 cheap enough for 2 cores. */
 export function authEnv(target: DatabaseTarget, extra: Record<string, string> = {}): Record<string, string | undefined> {
@@ -54,4 +55,24 @@ export async function withDatabase<T>(target: DatabaseTarget, work: (db: Databas
   } finally {
     await handle.close();
   }
+}
+
+export interface RampartSuite {
+  target: DatabaseTarget;
+  /** Tests that restart the server assign the new process here. */
+  rampart: RampartProcess;
+}
+
+/** One Rampart process on a fresh database for the surrounding describe, stopped and dropped after it. */
+export function rampartOnFreshDatabase(factory: DatabaseTargetFactory, extraEnv: Record<string, string> = {}): RampartSuite {
+  const suite = {} as RampartSuite;
+  beforeAll(async () => {
+    suite.target = await factory.create();
+    suite.rampart = await startRampart({ env: authEnv(suite.target, extraEnv) });
+  });
+  afterAll(async () => {
+    await suite.rampart?.stop();
+    await suite.target?.cleanup();
+  });
+  return suite;
 }
