@@ -199,3 +199,43 @@ export function median(values) {
   const mid = Math.floor(v.length / 2);
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
+
+/**
+ * Starts `rampart serve` with a bench route plugin on free ports and an empty data dir;
+ * resolves once /health answers (public or metrics port), or with the reason it did not.
+ */
+export async function startRampartServer({ plugin = 'bench/peers/rampart-route.mjs', env = {}, timeoutMs = 30_000 } = {}) {
+  if (!fs.existsSync(RAMPART_CLI)) return { ok: false, reason: `${path.relative(ROOT, RAMPART_CLI)} not found (run \`npm run build\`)` };
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawnServer([RAMPART_CLI, 'serve', '--plugin', plugin], {
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    RAMPART_DATA_DIR: makeTempDir('rampart-bench-'),
+    LOG_LEVEL: 'info',
+    DOCS_ENABLED: 'false',
+    LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '1000',
+    TRUSTED_PROXIES: '127.0.0.1/32',
+    ...env,
+  });
+  const health = await waitFor200([`${base}/health`, `http://127.0.0.1:${metricsPort}/health`], { child, timeoutMs });
+  if (!health.ok) {
+    await stopServer(child);
+    return { ok: false, reason: health.reason };
+  }
+  return { ok: true, child, base, metricsBase: `http://127.0.0.1:${metricsPort}` };
+}
+
+/** Starts one of bench/peers/*.mjs on a free port and waits for its /health. */
+export async function startPeerServer(name, env = {}) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = spawnServer([path.join(ROOT, 'bench', 'peers', `${name}.mjs`)], { PORT: String(port), ...env });
+  const health = await waitFor200([`${base}/health`], { child, timeoutMs: 10_000 });
+  if (!health.ok) {
+    await stopServer(child);
+    return { ok: false, reason: health.reason };
+  }
+  return { ok: true, child, base };
+}

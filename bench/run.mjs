@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import autocannon from 'autocannon';
 import {
   RAMPART_CLI,
   ROOT,
@@ -20,6 +19,7 @@ import {
   stopServer,
   waitFor200,
 } from './lib.mjs';
+import { FOREIGN_CPU_LIMIT, busyMachineNote, fmt, interleave, mdTable, measure, positiveNumber, ratioOf, table } from './measure.mjs';
 import { runStartupBench } from './startup.mjs';
 
 const DURATION_S = positiveNumber('BENCH_DURATION_S', 5);
@@ -71,13 +71,6 @@ const ALL_PEERS = [
 const SELECTED = (process.env.BENCH_PEERS ?? 'a,b,c,d,e').split(',').map((k) => k.trim());
 const PEERS = ALL_PEERS.filter((p) => SELECTED.includes(p.key));
 
-function positiveNumber(env, dflt) {
-  const raw = process.env[env];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${env} must be a positive number, got "${raw}"`);
-  return n;
-}
 
 async function startPeer(peer, env = {}) {
   const s = await launchPeer(peer, env);
@@ -147,90 +140,6 @@ async function captureStaticHeaders(url) {
   return out;
 }
 
-const FOREIGN_CPU_LIMIT = 0.1;
-
-/**
- * CPU counters of the whole machine, this process and the measured server.
- * Their difference over a measurement is what *other* processes used: on two
- * cores a test suite running alongside changes req/s more than any control.
- */
-function cpuSnapshot(pid) {
-  let busy = 0;
-  let total = 0;
-  for (const { times: t } of os.cpus()) {
-    busy += t.user + t.nice + t.sys + t.irq;
-    total += t.user + t.nice + t.sys + t.irq + t.idle;
-  }
-  const self = process.cpuUsage();
-  let peer = null;
-  try {
-    // utime and stime are fields 14 and 15, in clock ticks (USER_HZ = 100 on Linux).
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    peer = (Number(f[11]) + Number(f[12])) * 10;
-  } catch {
-    // not Linux, or the process is gone: foreign load stays unknown
-  }
-  return { busy, total, selfMs: (self.user + self.system) / 1000, peerMs: peer };
-}
-
-function foreignCpuShare(a, b) {
-  if (a.peerMs == null || b.peerMs == null || b.total <= a.total) return null;
-  const foreign = b.busy - a.busy - (b.selfMs - a.selfMs) - (b.peerMs - a.peerMs);
-  return Math.max(0, foreign / (b.total - a.total));
-}
-
-async function measure(url, pid) {
-  const opts = { url, connections: CONNECTIONS, pipelining: PIPELINING };
-  // Warm-up lets V8 optimise the hot path and the sockets settle; discarded.
-  await autocannon({ ...opts, duration: WARMUP_S });
-  const before = cpuSnapshot(pid);
-  const r = await autocannon({ ...opts, duration: DURATION_S });
-  const after = cpuSnapshot(pid);
-  return {
-    foreignCpu: foreignCpuShare(before, after),
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    totalRequests: r.requests.total,
-    bytesPerSec: r.throughput.average,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    durationS: r.duration,
-  };
-}
-
-const fmt = {
-  rps: (n) => (n == null ? 'n/a' : Math.round(n).toLocaleString('en-US')),
-  ms: (n) => (n == null ? 'n/a' : Number.isInteger(n) ? String(n) : n.toFixed(1)),
-  ratio: (n) => (n == null ? 'n/a' : n.toFixed(2)),
-};
-
-function table(headers, rows) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-function mdTable(headers, rows) {
-  return [`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
-
-/** Share of CPU time spent idle across all cores over the next `ms`. */
-async function idleShare(ms = 1000) {
-  const snap = () => os.cpus().reduce((acc, c) => {
-    const t = c.times;
-    acc.idle += t.idle;
-    acc.total += t.user + t.nice + t.sys + t.idle + t.irq;
-    return acc;
-  }, { idle: 0, total: 0 });
-  const a = snap();
-  await sleep(ms);
-  const b = snap();
-  return b.total > a.total ? (b.idle - a.idle) / (b.total - a.total) : 1;
-}
-
 async function main() {
   installCleanup();
   const startedAt = new Date();
@@ -242,24 +151,24 @@ async function main() {
 
   // Server and load generator already share two cores; anything else
   // running (a test suite, a build) skews the figures more than any control.
-  const idle = await idleShare();
-  if (idle < 0.85) {
-    const msg = `machine was busy before the run (${Math.round((1 - idle) * 100)} % CPU in use by other processes, load average ${os.loadavg()[0].toFixed(2)}): absolute figures and ratios are unreliable`;
-    notes.push(msg);
-    console.log(`WARNING: ${msg}`);
+  const { idle, note: busyNote } = await busyMachineNote();
+  if (busyNote) {
+    notes.push(busyNote);
+    console.log(`WARNING: ${busyNote}`);
   }
 
   const started = {};
   const skipped = {};
   const byKey = Object.fromEntries(PEERS.map((p) => [p.key, p]));
 
-  // Rampart first: the floor peer needs its headers.
-  const c = await startPeer(byKey.c);
+  // Rampart first: the floor peer needs its headers (started for them even when (c) is not measured).
+  const c = await startPeer(ALL_PEERS.find((p) => p.key === 'c'));
   let floorHeaders;
   let floorSource;
   if (c.ok) {
-    started.c = c;
     floorHeaders = await captureStaticHeaders(c.url);
+    if (byKey.c) started.c = c;
+    else await stopServer(c.child);
   } else {
     skipped.c = c.reason;
     console.log(`(c) rampart: SKIPPED — ${c.reason}`);
@@ -291,33 +200,14 @@ async function main() {
     console.log(`(${p.key}) ${p.name}: ready, ${s.headerCount} headers, ${s.responseBytes} bytes per response`);
   }
 
-  // Alternating order cancels a monotonic drift (thermal, GC, page cache)
-  // between peers instead of always penalising the one measured last.
-  const rounds = [];
+  const rounds = await interleave(
+    active.map((p) => ({ key: p.key, child: started[p.key].child, measure: () => measure({ url: started[p.key].url }, { durationS: DURATION_S, warmupS: WARMUP_S, connections: CONNECTIONS, pids: [started[p.key].child.pid] }) })),
+    ROUNDS,
+  );
   const noisy = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? active : [...active].reverse();
-    const round = {};
-    process.stdout.write(`round ${r + 1}/${ROUNDS}:`);
-    for (const p of order) {
-      const s = started[p.key];
-      if (s.child.exited) {
-        round[p.key] = null;
-        process.stdout.write(` ${p.key}=DIED`);
-        continue;
-      }
-      const m = await measure(s.url, s.child.pid);
-      round[p.key] = m;
-      process.stdout.write(` ${p.key}=${fmt.rps(m.rps)}`);
-      if (m.non2xx || m.errors) process.stdout.write('!');
-      if (m.foreignCpu > FOREIGN_CPU_LIMIT) {
-        process.stdout.write('~');
-        noisy.push(`round ${r + 1} (${p.key}): ${Math.round(m.foreignCpu * 100)} %`);
-      }
-    }
-    process.stdout.write('\n');
-    rounds.push(round);
-  }
+  rounds.forEach((round, r) => {
+    for (const [key, m] of Object.entries(round)) if (m && m.foreignCpu > FOREIGN_CPU_LIMIT) noisy.push(`round ${r + 1} (${key}): ${Math.round(m.foreignCpu * 100)} %`);
+  });
 
   const peerResults = {};
   for (const p of PEERS) {
@@ -361,8 +251,7 @@ async function main() {
   const ratios = {};
   for (const name of RATIOS) {
     const [x, y] = name.split('/');
-    const perRound = rounds.map((r) => (r[x] && r[y] ? r[x].rps / r[y].rps : null));
-    ratios[name] = { perRound, median: median(perRound) };
+    ratios[name] = ratioOf(rounds, x, y);
   }
   const targets = TARGETS.map((t) => {
     const value = ratios[t.ratio].median;
@@ -457,7 +346,7 @@ async function main() {
         `target < ${startup.targetMs} ms: **${startup.pass ? 'PASS' : 'FAIL'}**`
       : `${startup.status}: ${startup.reason ?? startup.failures?.join('; ')}`,
     '',
-    ...(Object.keys(skipped).length ? ['## Skipped', '', ...Object.entries(skipped).map(([k, r]) => `- (${k}) ${byKey[k].name}: ${r}`), ''] : []),
+    ...(Object.keys(skipped).length ? ['## Skipped', '', ...Object.entries(skipped).map(([k, r]) => `- (${k}) ${ALL_PEERS.find((p) => p.key === k).name}: ${r}`), ''] : []),
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ].join('\n');
   fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
