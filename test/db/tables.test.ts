@@ -124,6 +124,18 @@ const schema: Schema = {
     expires_at: { type: 'timestamptz', nullable: false, hasDefault: false },
     used_at: { type: 'timestamptz', nullable: true, hasDefault: false },
   },
+  leader_leases: {
+    name: { type: 'text', nullable: false, hasDefault: false },
+    holder: { type: 'text', nullable: false, hasDefault: false },
+    fencing_token: { type: 'int8', nullable: false, hasDefault: false },
+    expires_at: { type: 'timestamptz', nullable: false, hasDefault: false },
+  },
+  scheduled_runs: {
+    job: { type: 'text', nullable: false, hasDefault: false },
+    tick: { type: 'timestamptz', nullable: false, hasDefault: false },
+    fencing_token: { type: 'int8', nullable: false, hasDefault: false },
+    ran_by: { type: 'text', nullable: false, hasDefault: false },
+  },
 };
 
 describe.each(databaseTargets())('Tables on $name', (factory) => {

@@ -18,6 +18,8 @@ export interface Tables {
   mfa_backup_codes: MfaBackupCodesTable;
   mfa_challenges: MfaChallengesTable;
   password_resets: PasswordResetsTable;
+  leader_leases: LeaderLeasesTable;
+  scheduled_runs: ScheduledRunsTable;
 }
 
 /** One row per live worker process; a worker whose `last_seen_at` stops moving is gone. */
@@ -147,4 +149,21 @@ export interface PasswordResetsTable {
   created_at: Generated<Date>;
   expires_at: Date;
   used_at: Date | null;
+}
+
+/** Who holds an elected role until when; `fencing_token` only grows. */
+export interface LeaderLeasesTable {
+  name: string;
+  holder: string;
+  // bigint: pg returns a string, PGlite a number; read it through BigInt().
+  fencing_token: ColumnType<string | number, string, string>;
+  expires_at: Date;
+}
+
+/** A claimed (job, tick): the primary key keeps a tick from running twice. */
+export interface ScheduledRunsTable {
+  job: string;
+  tick: Date;
+  fencing_token: ColumnType<string | number, string, string>;
+  ran_by: string;
 }

@@ -1,0 +1,2 @@
+drop table scheduled_runs;
+drop table leader_leases;
