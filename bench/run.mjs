@@ -5,19 +5,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import {
-  RAMPART_CLI,
   ROOT,
-  freePort,
   httpGet,
   installCleanup,
-  makeTempDir,
   median,
   responseBytes,
   sleep,
-  spawnServer,
+  startPeerServer,
+  startRampartServer,
   stopAll,
   stopServer,
-  waitFor200,
 } from './lib.mjs';
 import { FOREIGN_CPU_LIMIT, busyMachineNote, fmt, interleave, mdTable, measure, positiveNumber, ratioOf, table } from './measure.mjs';
 import { runStartupBench } from './startup.mjs';
@@ -80,32 +77,11 @@ async function startPeer(peer, env = {}) {
 }
 
 async function launchPeer(peer, env) {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let child;
-  let healthUrls = [`${base}/health`];
-  let timeoutMs = 10_000;
-  if (peer.key === 'c') {
-    if (!fs.existsSync(RAMPART_CLI)) return { ok: false, reason: `${path.relative(ROOT, RAMPART_CLI)} not found (run \`npm run build\`)` };
-    const metricsPort = await freePort();
-    // Rampart may answer /health on the internal port only.
-    healthUrls = [`${base}/health`, `http://127.0.0.1:${metricsPort}/health`];
-    timeoutMs = 30_000;
-    child = spawnServer([RAMPART_CLI, 'serve', '--plugin', 'bench/peers/rampart-route.mjs'], {
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      RAMPART_DATA_DIR: makeTempDir('rampart-bench-'),
-      LOG_LEVEL: 'info',
-      DOCS_ENABLED: 'false',
-      LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '1000',
-      TRUSTED_PROXIES: '127.0.0.1/32',
-    });
-  } else {
-    child = spawnServer([path.join(ROOT, 'bench', 'peers', `${peer.name}.mjs`)], { PORT: String(port), ...env });
-  }
-  const health = await waitFor200(healthUrls, { child, timeoutMs });
-  if (!health.ok) return { ok: false, child, reason: health.reason };
-
+  // (c) measures step 1's controls; the limiter's cost has its own suite (bench/ratelimit.mjs),
+  // and at its default 60/min the bench route would only measure 429s.
+  const s = peer.key === 'c' ? await startRampartServer({ env: { RATE_LIMIT_ENABLED: 'false' } }) : await startPeerServer(peer.name, env);
+  if (!s.ok) return { ok: false, reason: s.reason };
+  const { child, base } = s;
   // Health may come up before the route (e.g. on the metrics port), and a
   // peer that answers the wrong thing would make its figures meaningless.
   const url = base + ROUTE;

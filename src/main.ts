@@ -1,8 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
 import { configSchema, type Config } from './config/schema.js';
 import { unsafeSettings } from './config/production-guard.js';
-import { authRoutes, createIdentity } from './features/auth/index.js';
+import { authRoutes, createIdentity, exposeAuthentication } from './features/auth/index.js';
+import { authMaintenanceJobs } from './features/auth/maintenance.js';
+import { createCache } from './platform/cache/cache-aside.js';
+import { sendProblem } from './platform/http/problem.js';
+import { PROBE_PATHS, pathOf } from './platform/http/probe-paths.js';
+import { startLeaderElection } from './platform/leader/leader-lease.js';
+import { startScheduler } from './platform/leader/scheduler.js';
+import { createLimiter, rateLimitTiers } from './platform/ratelimit/limiter.js';
+import { createMemoryStore } from './platform/ratelimit/memory-store.js';
+import { rateLimitHooks } from './platform/ratelimit/rate-limit-hooks.js';
+import { createRedisStore } from './platform/ratelimit/redis-store.js';
+import { createRedisConnection, redisConfigured, type RedisConnection } from './platform/redis/redis-connection.js';
 import { packageRoot, packageVersion } from './package-info.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/database.js';
 import { migrateUp } from './platform/db/migrations.js';
@@ -82,6 +97,15 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     const heartbeat: WorkerHeartbeat | undefined = options.worker ? await startHeartbeat(database.db, logger) : undefined;
     if (heartbeat) closers.unshift(() => heartbeat.stop());
 
+    // Every process (web and worker) stands for election; only the leader runs scheduled work.
+    const election = await startLeaderElection({ db: database.db, name: 'scheduler', holderId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, logger });
+    const scheduler = startScheduler({ db: database.db, election, jobs: authMaintenanceJobs(database.db), logger });
+    // Before the database closes: the lease is released so another instance takes over at once.
+    closers.unshift(async () => {
+      await scheduler.stop();
+      await election.stop();
+    });
+
     const metricsServer: MetricsServer = await startMetricsServer(metrics, config.host, config.metricsPort, logger);
     closers.push(() => metricsServer.close());
 
@@ -89,14 +113,30 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     let shuttingDown = false;
     let pressure: PressureGauge | undefined;
     if (options.web) {
-      const redis: RedisProbe | undefined = config.redisUrl ? createRedisProbe(config.redisUrl, config.databaseConnectTimeoutMs) : undefined;
+      const redisSettings = {
+        url: config.redisUrl,
+        sentinels: config.redisSentinels,
+        masterName: config.redisMasterName,
+        clusterNodes: config.redisClusterNodes,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+        connectTimeoutMs: config.databaseConnectTimeoutMs,
+      };
+      const redisConnection: RedisConnection | undefined = redisConfigured(redisSettings) ? createRedisConnection(redisSettings) : undefined;
+      if (redisConnection) closers.push(() => redisConnection.close());
+      const redis: RedisProbe | undefined = redisConnection ? createRedisProbe(redisConnection, config.databaseConnectTimeoutMs) : undefined;
       if (redis) closers.push(() => redis.close());
       pressure = watchPressure({ maxEventLoopDelayMs: config.loadShedMaxEventLoopDelayMs, maxHeapUsedBytes: config.loadShedMaxHeapUsedBytes });
       const checks: DependencyCheck[] = [
         { name: 'database', critical: true, check: async () => ({ configured: true, ...(await database.check(1_000)) }) },
         { name: 'redis', critical: false, check: async () => (redis ? redis.check() : redisNotConfigured) },
       ];
-      const identity = await createIdentity(config, database.db, logger);
+      const cache = createCache({ redis: redisConnection?.client, prefix: config.redisKeyPrefix, logger });
+      const identity = await createIdentity(config, database.db, logger, {
+        cache,
+        revocations: redisConnection ? { redis: redisConnection.client, prefix: config.redisKeyPrefix } : undefined,
+      });
+      closers.unshift(() => cache.close(), async () => identity.revocations.close?.());
+      const rateLimits = config.rateLimitEnabled ? rateLimitPlugin(config, metrics, redisConnection) : undefined;
       const docs = config.docsEnabled
         ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser && config.docsPassword ? { user: config.docsUser, password: config.docsPassword } : undefined }
         : undefined;
@@ -117,6 +157,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
         docs,
         staticRoot: join(packageRoot, 'public', 'assets'),
         routes: [
+          ...(rateLimits ? [rateLimits] : []),
           (instance) => healthRoutes(instance, {
             checks,
             sections: async () => ({
@@ -134,6 +175,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
             startedAt: Date.now(),
           }),
           authRoutes(identity),
+          exposeAuthentication(identity),
           ...(options.plugins ?? []),
         ],
       });
@@ -166,6 +208,26 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     for (const close of closers) await close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The limiter's hooks at the root of the app, so every route registered after them is limited. */
+function rateLimitPlugin(config: Config, metrics: Metrics, redis: RedisConnection | undefined): FastifyPluginAsync {
+  const decisions = new Counter({ name: 'rate_limit_decisions_total', help: 'Rate-limit decisions by tier and outcome.', labelNames: ['tier', 'outcome'], registers: [metrics.registry] });
+  const limiter = createLimiter({
+    store: redis ? createRedisStore({ client: redis.client, prefix: config.redisKeyPrefix }) : createMemoryStore(),
+    tiers: rateLimitTiers(config),
+    timeoutMs: config.rateLimitTimeoutMs,
+    onDecision: (tier, outcome) => decisions.inc({ tier, outcome }),
+  });
+  return fp(async (app) => {
+    await app.register(rateLimitHooks, {
+      limiter,
+      refuse: sendProblem,
+      accountKeySecret: config.appSecret,
+      exempt: (request) => PROBE_PATHS.has(pathOf(request.url)) || request.url.startsWith('/assets/'),
+      principalKey: (request) => (request.principal ? `user:${request.principal.userId}` : request.apiKey ? `key:${request.apiKey.keyId}` : undefined),
+    });
+  });
 }
 
 function docsUrl(apiUrl: string, config: Config): string | undefined {

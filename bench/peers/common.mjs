@@ -17,3 +17,13 @@ export function closeOnSignal(close) {
     });
   }
 }
+
+/** Starts an Express app on PORT and resolves with its server once it listens. */
+export async function listenExpress(app) {
+  const server = app.listen(port(), '127.0.0.1');
+  await new Promise((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  return server;
+}

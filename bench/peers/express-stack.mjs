@@ -3,7 +3,7 @@ import express from 'express';
 import helmet from 'helmet';
 import cors from 'cors';
 import { pinoHttp } from 'pino-http';
-import { BODY, port, closeOnSignal } from './common.mjs';
+import { BODY, closeOnSignal, listenExpress } from './common.mjs';
 
 const app = express();
 app.use(helmet());
@@ -13,9 +13,5 @@ app.use(pinoHttp());
 app.get('/health', (_req, res) => res.json({ status: 'ok' }));
 app.get('/bench/json', (_req, res) => res.json(BODY));
 
-const server = app.listen(port(), '127.0.0.1');
-await new Promise((resolve, reject) => {
-  server.once('listening', resolve);
-  server.once('error', reject);
-});
+const server = await listenExpress(app);
 closeOnSignal(() => new Promise((resolve) => server.close(resolve)));

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { withDevSecrets } from '../config/dev-secrets.js';
 import { unsafeSettings } from '../config/production-guard.js';
 import type { Config } from '../config/schema.js';
+import { openDatabase, type DatabaseHandle } from '../platform/db/database.js';
 
 /** Exit codes a deploy script can tell apart. */
 export const EXIT = { ok: 0, failure: 1, badConfig: 2, unsafeForProduction: 3 } as const;
@@ -28,4 +29,15 @@ export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promi
     }
   }
   return config;
+}
+
+/** The database for a one-off command (migrate, secrets): the servers' settings, a pool of two. */
+export function openCommandDatabase(config: Config): Promise<DatabaseHandle> {
+  return openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: 2,
+    idleTimeoutMs: config.databaseIdleTimeoutMs,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+  });
 }

@@ -28,6 +28,13 @@ program
   .addArgument(new Argument('[action]', 'what to do').choices(['up', 'down', 'status']).default('up'))
   .action(async (action: MigrateAction) => (await import('./migrate.js')).migrateCommand(action));
 
+const secrets = program.command('secrets').description('operate on secrets: rotate keys without downtime');
+secrets
+  .command('rotate')
+  .description('rotate a secret (supported: jwt-signing-key); running instances pick it up within AUTH_KEYRING_REFRESH_S')
+  .argument('<name>', 'the secret to rotate')
+  .action(async (name: string) => (await import('./secrets.js')).secretsRotateCommand(name));
+
 program
   .command('config')
   .description('check the configuration from the environment, or print its reference')

@@ -1,19 +1,12 @@
-import { openDatabase } from '../platform/db/database.js';
 import { migrateDown, migrateUp, migrationStatus } from '../platform/db/migrations.js';
-import { resolveConfig } from './bootstrap.js';
+import { openCommandDatabase, resolveConfig } from './bootstrap.js';
 
 export type MigrateAction = 'up' | 'down' | 'status';
 
 /** `rampart migrate [up|down|status]` against DATABASE_URL or the embedded database. */
 export async function migrateCommand(action: MigrateAction, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const config = await resolveConfig();
-  const database = await openDatabase({
-    url: config.databaseUrl,
-    dataDir: config.dataDir,
-    poolMax: 2,
-    idleTimeoutMs: config.databaseIdleTimeoutMs,
-    connectTimeoutMs: config.databaseConnectTimeoutMs,
-  });
+  const database = await openCommandDatabase(config);
   try {
     const target = database.kind === 'pglite' ? `embedded PGlite (${config.dataDir})` : 'PostgreSQL (DATABASE_URL)';
     if (action === 'up') {

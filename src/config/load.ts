@@ -38,9 +38,31 @@ export function loadConfig(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecre
   if (values.docsUser !== undefined && values.docsPassword === undefined) problems.push('DOCS_PASSWORD: required when DOCS_USER is set');
   if (values.docsPassword !== undefined && values.docsUser === undefined) problems.push('DOCS_USER: required when DOCS_PASSWORD is set');
   if (typeof values.appSecret === 'string' && values.appSecret.length < 32) problems.push('APP_SECRET: must be at least 32 characters');
+  problems.push(...oidcProblems(values));
 
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Omit<Config, 'generatedSecrets'>;
+}
+
+const OIDC_TRIO = [['oidcJwksUrl', 'OIDC_JWKS_URL'], ['oidcIssuer', 'OIDC_ISSUER'], ['oidcAudience', 'OIDC_AUDIENCE']] as const;
+// Asymmetric JWS algorithms only: HS* would let anyone holding the shared secret (or the
+// public key, in a key-confusion attack) mint tokens, and `none` is no signature at all.
+const OIDC_ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+
+function oidcProblems(values: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const set = OIDC_TRIO.filter(([name]) => values[name] !== undefined);
+  if (set.length > 0 && set.length < OIDC_TRIO.length) {
+    const missing = OIDC_TRIO.filter(([name]) => values[name] === undefined).map(([, env]) => env);
+    problems.push(`${missing.join(', ')}: required when ${set.map(([, env]) => env).join(', ')} ${set.length === 1 ? 'is' : 'are'} set (OIDC needs all three)`);
+  }
+  const algorithms = values.oidcAlgorithms as string[] | undefined;
+  if (algorithms) {
+    const refused = algorithms.filter((alg) => !OIDC_ALLOWED_ALGORITHMS.includes(alg));
+    if (refused.length > 0) problems.push(`OIDC_ALGORITHMS: ${refused.join(', ')} not accepted (allowed: ${OIDC_ALLOWED_ALGORITHMS.join(', ')})`);
+    if (algorithms.length === 0) problems.push('OIDC_ALGORITHMS: must name at least one algorithm');
+  }
+  return problems;
 }
 
 type ParseResult = { value: unknown } | { error: string };

@@ -116,6 +116,12 @@ const schema: Schema = {
     failed_attempts: { type: 'int4', nullable: false, hasDefault: true },
     used_at: { type: 'timestamptz', nullable: true, hasDefault: false },
   },
+  auth_throttle: {
+    scope: { type: 'text', nullable: false, hasDefault: false },
+    subject: { type: 'text', nullable: false, hasDefault: false },
+    failures: { type: 'int4', nullable: false, hasDefault: true },
+    last_failure_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+  },
   password_resets: {
     id: { type: 'uuid', nullable: false, hasDefault: true },
     token_hash: { type: 'text', nullable: false, hasDefault: false },

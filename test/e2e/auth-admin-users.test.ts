@@ -66,9 +66,9 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
       const { users } = await tenant('roles', ['member', 'viewer']);
       for (const user of users) {
         const token = (await logIn(suite.rampart, user.email)).access_token;
-        expectProblem(await list(token), 403, 'insufficient-role');
-        expectProblem(await patch(token, user.id, { role: 'admin' }), 403, 'insufficient-role');
-        expectProblem(await postJson(suite.rampart, '/v1/admin/users', { email: uniqueEmail('x'), password: PASSWORD, role: 'admin' }, bearer(token)), 403, 'insufficient-role');
+        expectProblem(await list(token), 403, 'insufficient-permission');
+        expectProblem(await patch(token, user.id, { role: 'admin' }), 403, 'insufficient-permission');
+        expectProblem(await postJson(suite.rampart, '/v1/admin/users', { email: uniqueEmail('x'), password: PASSWORD, role: 'admin' }, bearer(token)), 403, 'insufficient-permission');
       }
     });
 
@@ -85,7 +85,7 @@ describe.each(databaseTargets())('admin users on $name', (factory) => {
       const { pair, users } = await tenant('demote', ['admin']);
       const second = await logIn(suite.rampart, users[0]!.email);
       expect((await patch(pair.access_token, users[0]!.id, { role: 'member' })).status).toBe(200);
-      expectProblem(await list(second.access_token), 403, 'insufficient-role');
+      expectProblem(await list(second.access_token), 403, 'insufficient-permission');
     });
 
     it('disables a user: their sessions die and login gets the same 401 as a wrong password; enabling lets them back', async () => {

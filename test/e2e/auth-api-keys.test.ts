@@ -111,19 +111,21 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
       expect((await whoami(annKey.key)).status).toBe(200);
     });
 
-    it('needs a Bearer token to manage keys: a key cannot mint, list or revoke keys', async () => {
+    it('a key cannot mint or revoke keys (403), lists them only with api-keys:read, and never reaches user routes', async () => {
       const token = await signedIn('no-minting');
       const issued = await mint(token);
       const asKey = { 'x-api-key': issued.key };
       for (const res of [
         await postJson(suite.rampart, '/v1/api-keys', { name: 'child', scopes: ['contact:read'] }, asKey),
-        await suite.rampart.request('/v1/api-keys', { headers: asKey }),
         await suite.rampart.request(`/v1/api-keys/${issued.id}`, { method: 'DELETE', headers: asKey }),
-        await suite.rampart.request('/v1/me', { headers: asKey }),
       ]) {
-        expect(res.status).toBe(401);
-        expect(res.json()).toMatchObject({ type: '/problems/invalid-token' });
+        expect(res.status).toBe(403);
+        expect(res.json()).toMatchObject({ type: '/problems/insufficient-permission' });
       }
+      expect((await suite.rampart.request('/v1/api-keys', { headers: asKey })).json()).toMatchObject({ type: '/problems/insufficient-scope' });
+      const me = await suite.rampart.request('/v1/me', { headers: asKey });
+      expect(me.status).toBe(401);
+      expect(me.json()).toMatchObject({ type: '/problems/invalid-token' });
     });
 
     it('records last_used_at a few seconds after use, without a write per request', async () => {

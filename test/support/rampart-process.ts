@@ -85,6 +85,8 @@ export async function startRampart(options: StartOptions = {}): Promise<RampartP
     // A loaded CI machine stalls timers for over a second; only the load-shedding tests
     // (which set their own limits) should ever see a shed request.
     LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+    // Suites sign in dozens of times from 127.0.0.1; the rate-limit tests turn limits on themselves.
+    RATE_LIMIT_ENABLED: 'false',
     ...options.env,
   };
   const child = spawn(process.execPath, [cliPath, ...(options.args ?? ['serve', '--plugin', fixturePlugin])], {

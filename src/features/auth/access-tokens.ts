@@ -14,6 +14,11 @@ export interface Principal {
   tenantId: string;
   role: Role;
   sessionId: string;
+  /**
+   * Set for a token from the external OIDC provider: no Rampart session or user row stands
+   * behind it (`sessionId` is empty), so revocation checks and own-account routes do not apply.
+   */
+  external?: { subject: string; email: string | undefined };
 }
 
 export class InvalidAccessToken extends Error {}

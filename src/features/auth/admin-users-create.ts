@@ -4,10 +4,11 @@ import Type from 'typebox';
 import type { Role } from '../../platform/db/tables.js';
 import { HttpProblem } from '../../platform/http/problem.js';
 import type { Principal } from './access-tokens.js';
-import { AdminUserSchema, adminUserView, assertAdmin, RoleSchema } from './admin-users-schemas.js';
+import { AdminUserSchema, adminUserView, RoleSchema } from './admin-users-schemas.js';
 import { insertTenantUser } from './admin-users-store.js';
 import { principalOf } from './authenticate.js';
 import { contextOf, type Identity } from './identity.js';
+import { requireLocalAccount, requirePermission } from './require-permission.js';
 import { weakPassword } from './signup.js';
 import { checkPassword } from './password-policy.js';
 import { bearerAuth, Email, Password } from './schemas.js';
@@ -15,9 +16,8 @@ import { writeAuditEvent, type RequestContext } from './store.js';
 
 const UNIQUE_VIOLATION = '23505';
 
-/** Adds a user to the caller's tenant (sign-up always starts a new tenant). */
+/** Adds a user to the caller's tenant (sign-up always starts a new tenant). The route checks `users:write`. */
 export async function createUser(identity: Identity, principal: Principal, input: { email: string; password: string; role: Role }, context: RequestContext) {
-  await assertAdmin(identity, principal);
   const verdict = checkPassword(input.password);
   if (!verdict.ok) throw weakPassword(verdict);
   const passwordHash = await identity.hasher.hash(verdict.normalised);
@@ -32,6 +32,8 @@ export async function createUser(identity: Identity, principal: Principal, input
 /** Registered inside the authenticated scope. */
 export async function adminUsersCreateRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/admin/users', {
+    // The audit trail names a local actor; provider identities manage users at the provider.
+    preHandler: [requireLocalAccount, requirePermission(identity, 'users:write')],
     schema: {
       summary: 'Add a user to your tenant with a role (admin only); the password follows the sign-up policy.',
       tags: ['admin'],

@@ -2,18 +2,18 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { Principal } from './access-tokens.js';
-import { AdminUserSchema, adminUserView, assertAdmin } from './admin-users-schemas.js';
+import { AdminUserSchema, adminUserView } from './admin-users-schemas.js';
 import { listTenantUsers } from './admin-users-store.js';
 import { principalOf } from './authenticate.js';
 import type { Identity } from './identity.js';
+import { requirePermission } from './require-permission.js';
 import { bearerAuth } from './schemas.js';
 
 export const MAX_PAGE = 100;
 const DEFAULT_PAGE = 50;
 
-/** One page of the caller's tenant's users; `next_cursor` is null on the last page. */
+/** One page of the caller's tenant's users; `next_cursor` is null on the last page. The route checks `users:read`. */
 export async function listUsers(identity: Identity, principal: Principal, page: { limit: number; cursor?: string | undefined }) {
-  await assertAdmin(identity, principal);
   // One row more than asked says whether another page follows.
   const rows = await listTenantUsers(identity.db, principal.tenantId, { limit: page.limit + 1, after: page.cursor });
   const users = rows.slice(0, page.limit);
@@ -23,6 +23,7 @@ export async function listUsers(identity: Identity, principal: Principal, page: 
 /** Registered inside the authenticated scope. */
 export async function adminUsersListRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().get('/v1/admin/users', {
+    preHandler: requirePermission(identity, 'users:read'),
     schema: {
       summary: 'List the users of your tenant (admin only), a page at a time.',
       tags: ['admin'],

@@ -4,12 +4,14 @@ import Type from 'typebox';
 import type { Role } from '../../platform/db/tables.js';
 import { HttpProblem } from '../../platform/http/problem.js';
 import type { Principal } from './access-tokens.js';
-import { AdminUserSchema, adminUserView, assertAdmin, RoleSchema, userNotFound } from './admin-users-schemas.js';
+import { AdminUserSchema, adminUserView, RoleSchema, userNotFound } from './admin-users-schemas.js';
 import { lockActiveAdmins, lockTenantUser, updateTenantUser } from './admin-users-store.js';
 import { principalOf } from './authenticate.js';
 import { contextOf, type Identity } from './identity.js';
+import { requireLocalAccount, requirePermission } from './require-permission.js';
 import { bearerAuth } from './schemas.js';
 import { revokeSessions, writeAuditEvent, type RequestContext } from './store.js';
+import { forgetUser } from './user-cache.js';
 
 export interface UserChange {
   role?: Role | undefined;
@@ -19,10 +21,9 @@ export interface UserChange {
 /**
  * Changes a user's role or disables/enables them, within the caller's tenant (another
  * tenant's user is "not found"). Disabling revokes every session of the user. No change may
- * leave the tenant without an active admin.
+ * leave the tenant without an active admin. The route checks `users:write`.
  */
 export async function updateUser(identity: Identity, principal: Principal, id: string, change: UserChange, context: RequestContext) {
-  await assertAdmin(identity, principal);
   const { db } = identity;
   const outcome = await db.transaction().execute(async (trx) => {
     const admins = await lockActiveAdmins(trx, principal.tenantId);
@@ -37,6 +38,7 @@ export async function updateUser(identity: Identity, principal: Principal, id: s
     return { before, after, revoked };
   });
   for (const sessionId of outcome.revoked) identity.revocations.markRevoked(sessionId);
+  await forgetUser(identity, id);
   const { before, after } = outcome;
   const audit = (action: string, details: Record<string, unknown>) =>
     writeAuditEvent(db, context, { action, tenantId: principal.tenantId, actorId: principal.userId, details: { user_id: id, ...details } });
@@ -48,6 +50,7 @@ export async function updateUser(identity: Identity, principal: Principal, id: s
 /** Registered inside the authenticated scope. */
 export async function adminUsersUpdateRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().patch('/v1/admin/users/:id', {
+    preHandler: [requireLocalAccount, requirePermission(identity, 'users:write')],
     schema: {
       summary: 'Change the role of a user of your tenant, or disable (signs them out everywhere) or enable them (admin only).',
       tags: ['admin'],

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { createCache, type Cache } from '../../platform/cache/cache-aside.js';
 import { HttpProblem } from '../../platform/http/problem.js';
 import type { Principal } from './access-tokens.js';
-import { findApiKeyByHash } from './api-keys-store.js';
+import { findApiKeyByHash, findApiKeyById } from './api-keys-store.js';
 import type { ApiKeySettings } from './api-keys-settings.js';
 import type { LastUsedBatcher } from './last-used-batcher.js';
 import { hashApiKey, parseApiKey } from './primitives/api-key-format.js';
@@ -35,12 +36,28 @@ export interface ApiKeyAuthenticator {
   forget(keyId: string): void;
 }
 
-interface CachedKey {
-  at: number;
-  key: Awaited<ReturnType<typeof findApiKeyByHash>> | null;
+/** What verifying a key needs, JSON-safe (times in epoch ms) so it can live in Redis. */
+interface KeySnapshot {
+  id: string;
+  tenantId: string;
+  scopes: string[];
+  keyHash: string;
+  previousKeyHash: string | null;
+  previousUntil: number | null;
+  expiresAt: number | null;
+  revoked: boolean;
 }
 
-const MAX_ENTRIES = 50_000;
+// A hash never changes owner, so its id is cached long; the key itself is invalidated
+// explicitly on revoke and rotate, and its TTL bounds changes made outside those routes.
+const HASH_TTL_MS = 60_000;
+const KEY_TTL_MS = 10_000;
+const keyCacheKey = (id: string) => `api-key:${id}`;
+
+/** A memory-only cache, for an authenticator built without the shared one. */
+function memoryCache(): Cache {
+  return createCache({ prefix: 'api-keys:', logger: { warn: () => {} } });
+}
 
 export function invalidApiKey(): HttpProblem {
   return new HttpProblem(401, 'invalid-api-key', 'The API key is malformed, unknown, revoked or expired.');
@@ -49,20 +66,29 @@ export function invalidApiKey(): HttpProblem {
 /**
  * Verifies `X-API-Key`: the format and checksum are checked before anything else, so a
  * malformed, oversized or injected header never reaches the database. Lookups (found or
- * not) are cached in memory for at most `ttlMs`, so a revocation on another instance takes
- * effect within that time; expiry is checked on every request, cached or not.
+ * not) go through the cache-aside `cache` (memory ≤ 1 s, then Redis when shared); revoking
+ * or rotating invalidates the key on every instance. Expiry is checked on every request.
  */
-export function createApiKeyAuthenticator(db: Db, settings: ApiKeySettings, lastUsed: LastUsedBatcher, ttlMs = 1_000): ApiKeyAuthenticator {
-  const cache = new Map<string, CachedKey>();
+export function createApiKeyAuthenticator(db: Db, settings: ApiKeySettings, lastUsed: LastUsedBatcher, cache: Cache = memoryCache()): ApiKeyAuthenticator {
+  const snapshot = (id: string) =>
+    cache.getOrLoad<KeySnapshot | null>(keyCacheKey(id), KEY_TTL_MS, async () => {
+      const row = await findApiKeyById(db, id);
+      if (!row) return null;
+      return {
+        id: row.id,
+        tenantId: row.tenant_id,
+        scopes: row.scopes,
+        keyHash: row.key_hash,
+        previousKeyHash: row.previous_key_hash,
+        previousUntil: row.previous_key_expires_at?.getTime() ?? null,
+        expiresAt: row.expires_at?.getTime() ?? null,
+        revoked: row.revoked_at !== null,
+      };
+    });
 
-  const lookup = async (hash: string): Promise<CachedKey['key']> => {
-    const cached = cache.get(hash);
-    if (cached && Date.now() - cached.at < ttlMs) return cached.key;
-    const key = (await findApiKeyByHash(db, hash)) ?? null;
-    // A crude bound; entries live a second, so dropping them all costs one lookup each.
-    if (cache.size >= MAX_ENTRIES) cache.clear();
-    cache.set(hash, { at: Date.now(), key });
-    return key;
+  const lookup = async (hash: string): Promise<KeySnapshot | null> => {
+    const id = await cache.getOrLoad<string | null>(`api-key-hash:${hash}`, HASH_TTL_MS, async () => (await findApiKeyByHash(db, hash))?.id ?? null);
+    return id === null ? null : snapshot(id);
   };
 
   return {
@@ -79,11 +105,11 @@ export function createApiKeyAuthenticator(db: Db, settings: ApiKeySettings, last
       const now = new Date();
       const refusal = !key
         ? 'unknown'
-        : key.revoked_at !== null
+        : key.revoked
           ? 'revoked'
-          : key.expires_at !== null && key.expires_at <= now
+          : key.expiresAt !== null && key.expiresAt <= now.getTime()
             ? 'expired'
-            : key.key_hash !== hash && !(key.previous_key_expires_at !== null && key.previous_key_expires_at > now)
+            : key.keyHash !== hash && !(key.previousKeyHash === hash && key.previousUntil !== null && key.previousUntil > now.getTime())
               ? 'rotated'
               : null;
       if (refusal !== null || !key) {
@@ -91,10 +117,11 @@ export function createApiKeyAuthenticator(db: Db, settings: ApiKeySettings, last
         throw invalidApiKey();
       }
       lastUsed.touch(key.id, now);
-      return { kind: 'api_key', keyId: key.id, tenantId: key.tenant_id, scopes: key.scopes };
+      return { kind: 'api_key', keyId: key.id, tenantId: key.tenantId, scopes: key.scopes };
     },
     forget(keyId) {
-      for (const [hash, entry] of cache) if (entry.key?.id === keyId) cache.delete(hash);
+      // The local copy goes synchronously; Redis and the other instances follow.
+      void cache.invalidate(keyCacheKey(keyId));
     },
   };
 }

@@ -3,11 +3,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { HttpProblem } from '../../platform/http/problem.js';
 import type { Principal } from './access-tokens.js';
-import { ApiKeyName, IssuedApiKey, Scopes, assertMayManageApiKeys } from './api-keys-schemas.js';
+import { ApiKeyName, IssuedApiKey, Scopes } from './api-keys-schemas.js';
 import { insertApiKey } from './api-keys-store.js';
 import { principalOf } from './authenticate.js';
 import { contextOf, type Identity } from './identity.js';
 import { generateApiKey } from './primitives/api-key-format.js';
+import { assertGranted, externalIdentity, requireLocalAccount, requirePermission } from './require-permission.js';
 import { bearerAuth } from './schemas.js';
 import { writeAuditEvent, type RequestContext } from './store.js';
 
@@ -19,7 +20,9 @@ export interface NewApiKey {
 
 /** Mints a key for the caller's tenant; the key itself is returned once and never stored. */
 export async function createApiKey(identity: Identity, principal: Principal, request: NewApiKey, context: RequestContext, now = new Date()) {
-  assertMayManageApiKeys(principal);
+  // A key's scopes are permissions, and a key never holds one its creator's role lacks.
+  if (principal.external) throw externalIdentity();
+  await assertGranted(identity, principal, ['api-keys:write', ...request.scopes]);
   if (request.expiresAt !== null && request.expiresAt <= now) {
     throw new HttpProblem(422, 'validation-failed', 'expires_at must be in the future.', [{ field: 'body/expires_at', message: 'must be in the future' }]);
   }
@@ -42,9 +45,10 @@ export async function createApiKey(identity: Identity, principal: Principal, req
   return { id: row.id, key, prefix };
 }
 
-/** Registered inside the Bearer-only scope: a key cannot mint keys. */
+/** Registered in the management scope: API keys are refused (a key cannot mint keys). */
 export async function createApiKeyRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/api-keys', {
+    preHandler: [requireLocalAccount, requirePermission(identity, 'api-keys:write', { apiKeys: false })],
     schema: {
       summary: 'Create an API key for your tenant. The key is in this response only.',
       tags: ['api-keys'],

@@ -85,8 +85,11 @@ describe.each(databaseTargets())('API key rotation and revocation ($name)', (fac
   it('refuses viewers and past expiry dates when creating', async () => {
     const { identity, admin } = await setUp(0);
     const ann = await admin('ann@example.com');
+    // The role that counts is the stored one, not the token's.
+    await identity.db.updateTable('users').set({ role: 'viewer' }).where('id', '=', ann.userId).execute();
     const viewer = { ...ann, role: 'viewer' as const };
-    await expect(createApiKey(identity, viewer, { name: 'ci', scopes: ['contact:read'], expiresAt: null }, context)).rejects.toMatchObject({ status: 403, slug: 'insufficient-role' });
+    await expect(createApiKey(identity, viewer, { name: 'ci', scopes: ['contact:read'], expiresAt: null }, context)).rejects.toMatchObject({ status: 403, slug: 'insufficient-permission' });
+    await identity.db.updateTable('users').set({ role: 'admin' }).where('id', '=', ann.userId).execute();
     await expect(createApiKey(identity, ann, { name: 'ci', scopes: ['contact:read'], expiresAt: new Date(Date.now() - 1000) }, context)).rejects.toMatchObject({ status: 422 });
   });
 

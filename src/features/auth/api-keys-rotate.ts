@@ -2,20 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Principal } from './access-tokens.js';
 import type { ApiKeyAuthenticator } from './api-key-auth.js';
-import { ApiKeyId, IssuedApiKey, apiKeyNotFound, assertMayManageApiKeys } from './api-keys-schemas.js';
+import { ApiKeyId, IssuedApiKey, apiKeyNotFound } from './api-keys-schemas.js';
 import { replaceApiKeyHash } from './api-keys-store.js';
 import { principalOf } from './authenticate.js';
 import { contextOf, type Identity } from './identity.js';
 import { generateApiKey } from './primitives/api-key-format.js';
+import { requireLocalAccount, requirePermission } from './require-permission.js';
 import { bearerAuth } from './schemas.js';
 import { writeAuditEvent, type RequestContext } from './store.js';
 
 /**
  * A new key for the same id, name and scopes. The old key keeps working for
- * `API_KEY_ROTATION_OVERLAP_S`, then dies (at once when that is 0).
+ * `API_KEY_ROTATION_OVERLAP_S`, then dies (at once when that is 0). The route checks `api-keys:write`.
  */
 export async function rotateApiKey(identity: Identity, auth: ApiKeyAuthenticator, principal: Principal, id: string, context: RequestContext, now = new Date()) {
-  assertMayManageApiKeys(principal);
   const { key, prefix, hash } = generateApiKey(identity.apiKeys.env, identity.apiKeys.pepper);
   const overlapS = identity.apiKeys.rotationOverlapS;
   const previousUntil = overlapS > 0 ? new Date(now.getTime() + overlapS * 1000) : null;
@@ -31,9 +31,10 @@ export async function rotateApiKey(identity: Identity, auth: ApiKeyAuthenticator
   return { id: row.id, key, prefix };
 }
 
-/** Registered inside the Bearer-only scope. */
+/** Registered in the management scope; API keys are refused by the permission check. */
 export async function rotateApiKeyRoute(app: FastifyInstance, identity: Identity, auth: ApiKeyAuthenticator): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/api-keys/:id/rotate', {
+    preHandler: [requireLocalAccount, requirePermission(identity, 'api-keys:write', { apiKeys: false })],
     schema: {
       summary: 'Replace an API key: same id, name and scopes, new key (shown once). The old key works for API_KEY_ROTATION_OVERLAP_S more seconds.',
       tags: ['api-keys'],

@@ -1,6 +1,5 @@
 import Type from 'typebox';
 import { HttpProblem } from '../../platform/http/problem.js';
-import type { Principal } from './access-tokens.js';
 import type { ApiKeySummary } from './api-keys-store.js';
 
 // Scopes are `resource:action` words (`contact:write`); names are labels for people. Both
@@ -42,11 +41,6 @@ export function listingOf(key: ApiKeySummary) {
     last_used_at: iso(key.last_used_at),
     revoked_at: iso(key.revoked_at),
   };
-}
-
-/** Creating, rotating and revoking keys is for admins and members; viewers may only list. */
-export function assertMayManageApiKeys(principal: Principal): void {
-  if (principal.role === 'viewer') throw new HttpProblem(403, 'insufficient-role', 'Managing API keys needs the admin or member role.');
 }
 
 export function apiKeyNotFound(): HttpProblem {

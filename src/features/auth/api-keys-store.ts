@@ -45,6 +45,15 @@ export function findApiKeyByHash(db: Db, keyHash: string) {
     .executeTakeFirst();
 }
 
+/** Everything verifying a key needs, by id (the API key cache reloads this after a change). */
+export function findApiKeyById(db: Db, id: string) {
+  return db
+    .selectFrom('api_keys')
+    .select(['id', 'tenant_id', 'scopes', 'expires_at', 'revoked_at', 'key_hash', 'previous_key_hash', 'previous_key_expires_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 /**
  * Gives a live key of the tenant a new hash; the old hash stays valid until `previousUntil`
  * (null: it dies now). Undefined when the tenant has no live key with this id.

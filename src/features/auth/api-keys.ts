@@ -7,7 +7,7 @@ import { rotateApiKeyRoute } from './api-keys-rotate.js';
 import { markApiKeysUsed } from './api-keys-store.js';
 import { whoamiRoute } from './api-keys-whoami.js';
 import { authenticate } from './authenticate.js';
-import type { Identity } from './identity.js';
+import { bearerAuthOptions, type Identity } from './identity.js';
 import { createLastUsedBatcher } from './last-used-batcher.js';
 
 // last_used_at is accurate to this; a shorter interval only buys more writes.
@@ -24,19 +24,19 @@ export function apiKeyAuthenticatorFor(app: FastifyInstance, identity: Identity)
     onError: (err) => identity.logger.warn({ err }, 'could not record API key use'),
   });
   app.addHook('onClose', () => lastUsed.close());
-  return createApiKeyAuthenticator(identity.db, identity.apiKeys, lastUsed);
+  return createApiKeyAuthenticator(identity.db, identity.apiKeys, lastUsed, identity.cache);
 }
 
 /**
- * The API key routes: management needs a Bearer token (a key cannot mint keys, and
- * `principalOf` never sees a key); `whoami` accepts either credential.
+ * The API key routes. Listing accepts a key with `api-keys:read`; creating, rotating and
+ * revoking refuse keys (a leaked key cannot mint keys); `whoami` accepts either credential.
  */
 export function apiKeysRoutes(identity: Identity): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const apiKeys = apiKeyAuthenticatorFor(app, identity);
-    const bearer = { keyring: identity.keyring, tokens: identity.tokens, revocations: identity.revocations };
+    const bearer = bearerAuthOptions(identity);
     await app.register(async (management) => {
-      await management.register(authenticate, bearer);
+      await management.register(authenticate, { ...bearer, apiKeys });
       await createApiKeyRoute(management, identity);
       await listApiKeysRoute(management, identity);
       await rotateApiKeyRoute(management, identity, apiKeys);

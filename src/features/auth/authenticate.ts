@@ -5,6 +5,8 @@ import { InvalidAccessToken, verifyAccessToken, type Principal, type TokenSettin
 import type { ApiKeyAuthenticator } from './api-key-auth.js';
 import type { SessionRevocations } from './session-revocations.js';
 import type { Keyring } from './signing-keys.js';
+import { IdentityProviderUnavailable, type OidcVerifier } from './oidc-verifier.js';
+import { accessTokenFromCookie, assertCsrf, type BrowserSessionSettings } from './cookie-session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +21,10 @@ export interface AuthenticateOptions {
   revocations: SessionRevocations;
   /** Also accept `X-API-Key` (it sets `request.apiKey`; see `requireScope`); a request sending both is judged by its key. Absent: Bearer only. */
   apiKeys?: ApiKeyAuthenticator;
+  /** Resource-server mode: tokens whose `iss` is the external provider's are verified against its JWKS. */
+  oidc?: OidcVerifier | undefined;
+  /** Also accept the `__Host-rampart_access` cookie when no other credential is sent; writes then need Origin + CSRF token. Absent: no cookies. */
+  browser?: BrowserSessionSettings;
 }
 
 // Tokens are a few hundred bytes; a megabyte header is an attack, not a token.
@@ -40,9 +46,25 @@ export const authenticate = fp(
     app.decorateRequest('principal', null);
     app.decorateRequest('apiKey', null);
     const apiKeys = options.apiKeys;
+    // Only Rampart's own tokens ride in the cookie, and every cookie-authenticated write passes the CSRF check.
+    async function cookiePrincipal(request: FastifyRequest, reply: FastifyReply, token: string, browser: BrowserSessionSettings): Promise<Principal> {
+      if (token.length > MAX_TOKEN_LENGTH) throw invalidToken(reply, false);
+      const principal = await verifyAccessToken(options.keyring, options.tokens, token).catch((error: unknown) => {
+        if (error instanceof InvalidAccessToken) throw invalidToken(reply, false);
+        throw error;
+      });
+      if (await options.revocations.isRevoked(principal.sessionId)) throw invalidToken(reply, false);
+      assertCsrf(request, browser, principal.sessionId);
+      return principal;
+    }
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       if (apiKeys && request.headers['x-api-key'] !== undefined) {
         request.apiKey = await apiKeys.authenticate(request);
+        return;
+      }
+      const cookie = options.browser ? accessTokenFromCookie(request) : undefined;
+      if (cookie !== undefined) {
+        request.principal = await cookiePrincipal(request, reply, cookie, options.browser!);
         return;
       }
       const header = request.headers.authorization;
@@ -50,15 +72,22 @@ export const authenticate = fp(
       if (!match || match[1]!.length > MAX_TOKEN_LENGTH) throw invalidToken(reply, header === undefined);
       let principal: Principal;
       try {
-        principal = await verifyAccessToken(options.keyring, options.tokens, match[1]!);
+        const token = match[1]!;
+        principal = options.oidc?.claimsToBeExternal(token) ? await options.oidc.verify(token) : await verifyAccessToken(options.keyring, options.tokens, token);
       } catch (error) {
+        if (error instanceof IdentityProviderUnavailable) {
+          request.log.warn({ err: error.cause }, 'identity provider unavailable');
+          reply.header('retry-after', '5');
+          throw new HttpProblem(503, 'service-unavailable', 'The identity provider cannot be reached to check this token; try again shortly.');
+        }
         if (error instanceof InvalidAccessToken) {
           request.log.info({ reason: error.message }, 'access token refused');
           throw invalidToken(reply, false);
         }
         throw error;
       }
-      if (await options.revocations.isRevoked(principal.sessionId)) throw invalidToken(reply, false);
+      // External tokens have no Rampart session to revoke; their provider decides their life.
+      if (!principal.external && (await options.revocations.isRevoked(principal.sessionId))) throw invalidToken(reply, false);
       request.principal = principal;
     });
   },

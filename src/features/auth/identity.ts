@@ -1,45 +1,96 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import { join } from 'node:path';
+import type { Role } from '../../platform/db/tables.js';
 import type { Logger } from '../../platform/log/logger.js';
+import { createCache, type Cache } from '../../platform/cache/cache-aside.js';
 import { createMailer } from '../../platform/mail/create-mailer.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import { issueAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
 import { apiKeySettings, type ApiKeySettings } from './api-keys-settings.js';
+import { createBruteForceGuard, type BruteForceGuard } from './brute-force.js';
+import { browserSessionSettings, type BrowserSessionSettings } from './cookie-session.js';
 import { createPasswordHasher, type PasswordHasher } from './password-hashing.js';
 import { deriveRotationKey } from './refresh-tokens.js';
 import { deriveSealingKey } from './secret-sealing.js';
-import { createSessionRevocations, type SessionRevocations } from './session-revocations.js';
-import { deriveKeyEncryptionKey, loadKeyring, type Keyring } from './signing-keys.js';
+import { createSessionRevocations, type SessionRevocations, type SharedRevocations } from './session-revocations.js';
+import { deriveKeyEncryptionKey, loadKeyring, type RefreshingKeyring } from './signing-keys.js';
+import { createOidcVerifier, type OidcVerifier } from './oidc-verifier.js';
+import { createPermissionTable, parseExtraPermissions, type PermissionTable } from './permissions.js';
 import type { Db, RequestContext } from './store.js';
 
 /** Everything the auth routes share, built once at start. */
 export interface Identity {
+  /** Role → permissions (base table + RBAC_EXTRA_PERMISSIONS); see permissions.ts. */
+  permissions: PermissionTable;
+  /** Set in OIDC resource-server mode (OIDC_JWKS_URL, OIDC_ISSUER, OIDC_AUDIENCE). */
+  oidc: OidcVerifier | undefined;
   db: Db;
   logger: Logger;
-  keyring: Keyring;
+  keyring: RefreshingKeyring;
   hasher: PasswordHasher;
   revocations: SessionRevocations;
+  /**
+   * Cache-aside for hot reads (`/v1/me`, API key lookups). Optional so hand-built identities
+   * keep compiling; without it those reads go straight to the database.
+   */
+  cache?: Cache;
   tokens: TokenSettings & { refreshTtlS: number; reuseIntervalS: number; rotationKey: Buffer };
   /** Seals TOTP secrets at rest (see secret-sealing.ts). */
   totpKey: Buffer;
   apiKeys: ApiKeySettings;
   /** Password-reset mail; links in it start with `publicBaseUrl`. */
   mail: { mailer: Mailer; publicBaseUrl: string };
+  /** Failure counters on login, MFA and reset (see brute-force.ts). */
+  throttle: BruteForceGuard;
+  /** Cookie sessions for the browser console: allowed origins and the CSRF key (see cookie-session.ts). */
+  browser: BrowserSessionSettings;
 }
 
 export type IdentityConfig = Pick<
   Config,
   'appSecret' | 'authIssuer' | 'authAudience' | 'authAccessTokenTtlS' | 'authRefreshTokenTtlS' | 'authRefreshReuseIntervalS' | 'authArgon2MemoryKib' | 'authArgon2TimeCost' | 'authArgon2Parallelism' | 'env' | 'apiKeyRotationOverlapS' | 'smtpUrl' | 'mailFrom' | 'publicBaseUrl' | 'dataDir'
+  | 'authThrottleDelayAfter' | 'authLockoutAfter' | 'authLockoutS' | 'authThrottleIpFactor' | 'corsOrigins'
 >;
+
+// Optional so that callers built before these settings existed keep compiling; defaults apply.
+export type AccessControlConfig = Partial<Pick<
+  Config,
+  'authKeyringRefreshS' | 'rbacExtraPermissions' | 'oidcJwksUrl' | 'oidcIssuer' | 'oidcAudience' | 'oidcTenantClaim' | 'oidcRoleClaim' | 'oidcDefaultRole' | 'oidcAlgorithms' | 'oidcJwksCacheS'
+>>;
 
 const UNDEFINED_TABLE = '42P01';
 
+/** What several instances share through Redis; absent (embedded, one instance): memory only. */
+export interface SharedIdentityState {
+  cache?: Cache;
+  revocations?: Omit<SharedRevocations, 'logger'>;
+}
+
+function oidcVerifierFor(config: AccessControlConfig): OidcVerifier | undefined {
+  if (!config.oidcJwksUrl || !config.oidcIssuer || !config.oidcAudience) return undefined;
+  return createOidcVerifier({
+    jwksUrl: config.oidcJwksUrl,
+    issuer: config.oidcIssuer,
+    audience: config.oidcAudience,
+    tenantClaim: config.oidcTenantClaim ?? 'tid',
+    roleClaim: config.oidcRoleClaim ?? 'roles',
+    defaultRole: (config.oidcDefaultRole ?? 'viewer') as Role,
+    algorithms: config.oidcAlgorithms ?? ['RS256', 'ES256', 'EdDSA', 'PS256'],
+    jwksCacheS: config.oidcJwksCacheS ?? 600,
+  });
+}
+
 /** Needs the migrated database: it loads (or creates) the shared signing keys. */
-export async function createIdentity(config: IdentityConfig, db: Db, logger: Logger): Promise<Identity> {
+export async function createIdentity(config: IdentityConfig & AccessControlConfig, db: Db, logger: Logger, shared: SharedIdentityState = {}): Promise<Identity> {
   if (!config.appSecret) throw new Error('APP_SECRET is required for authentication (it encrypts the signing keys)');
+  // Before any key is loaded: a typo in the role table stops the start, it never grants silently.
+  const permissions = createPermissionTable(parseExtraPermissions(config.rbacExtraPermissions));
   const [keyring, hasher] = await Promise.all([
-    loadKeyring(db, deriveKeyEncryptionKey(config.appSecret)).catch((error: unknown) => {
+    loadKeyring(db, deriveKeyEncryptionKey(config.appSecret), {
+      intervalMs: (config.authKeyringRefreshS ?? 30) * 1000,
+      onError: (err) => logger.warn({ err }, 'could not re-read the signing keys; keeping the current ones'),
+    }).catch((error: unknown) => {
       if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new Error('the database has no identity tables yet: run `rampart migrate up` first', { cause: error });
       throw error;
     }),
@@ -49,8 +100,11 @@ export async function createIdentity(config: IdentityConfig, db: Db, logger: Log
     db,
     logger,
     keyring,
+    permissions,
+    oidc: oidcVerifierFor(config),
     hasher,
-    revocations: createSessionRevocations(db),
+    revocations: createSessionRevocations(db, undefined, shared.revocations && { ...shared.revocations, logger }),
+    cache: shared.cache ?? createCache({ prefix: 'rampart:', logger }),
     tokens: {
       issuer: config.authIssuer,
       audience: config.authAudience,
@@ -65,7 +119,17 @@ export async function createIdentity(config: IdentityConfig, db: Db, logger: Log
       mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom }),
       publicBaseUrl: config.publicBaseUrl,
     },
+    throttle: createBruteForceGuard(
+      { delayAfter: config.authThrottleDelayAfter, lockoutAfter: config.authLockoutAfter, lockoutS: config.authLockoutS, ipFactor: config.authThrottleIpFactor },
+      config.appSecret,
+    ),
+    browser: browserSessionSettings(config.appSecret, config.publicBaseUrl, config.corsOrigins),
   };
+}
+
+/** What `authenticate` needs to accept Rampart's tokens, the console cookie and the OIDC provider's tokens. */
+export function bearerAuthOptions(identity: Identity) {
+  return { keyring: identity.keyring, tokens: identity.tokens, revocations: identity.revocations, browser: identity.browser, oidc: identity.oidc };
 }
 
 const MAX_USER_AGENT = 512;

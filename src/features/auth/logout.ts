@@ -4,6 +4,7 @@ import { contextOf, type Identity } from './identity.js';
 import { bearerAuth } from './schemas.js';
 import { revokeSessions, writeAuditEvent, type RequestContext } from './store.js';
 import type { Principal } from './access-tokens.js';
+import { clearCookieSession, hasSessionCookies } from './cookie-session.js';
 
 /** Ends the caller's session: its access token and every refresh token of its family stop working. */
 export async function logOut(identity: Identity, principal: Principal, context: RequestContext): Promise<void> {
@@ -23,6 +24,7 @@ export async function logoutRoute(app: FastifyInstance, identity: Identity): Pro
     },
   }, async (request, reply) => {
     await logOut(identity, principalOf(request), contextOf(request));
+    if (hasSessionCookies(request)) clearCookieSession(reply);
     return reply.code(204).send();
   });
 }

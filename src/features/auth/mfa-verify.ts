@@ -11,12 +11,16 @@ import { closeMfaChallenge, countFailedMfaAttempt, lockMfaChallenge } from './mf
 import { TokenPairSchema } from './schemas.js';
 import { checkSecondFactor, invalidMfaCode } from './second-factor.js';
 import { writeAuditEvent, type RequestContext } from './store.js';
+import { TooManyAttempts, type ThrottleKey } from './brute-force.js';
+import { CookieSessionSchema, sendCookieSession, wantsCookieSession } from './cookie-session.js';
+import { authTier } from './rate-limit-tier.js';
 
 export const invalidMfaToken = () => new HttpProblem(401, 'invalid-mfa-token', 'The mfa_token is invalid, expired or already used; sign in with your password again.');
 
 export type SecondStep = { code: string; backupCode?: undefined } | { backupCode: string; code?: undefined };
 
 type Outcome =
+  | { kind: 'throttled'; retryAfterS: number }
   | { kind: 'invalid-token' }
   | { kind: 'wrong-code'; userId: string; tenantId: string; attempts: number }
   | { kind: 'verified'; user: { id: string; tenant_id: string; role: Role }; method: 'totp' | 'backup_code' };
@@ -27,9 +31,19 @@ type Outcome =
  * code counts, and the fifth burns it.
  */
 export async function verifyMfa(identity: Identity, mfaToken: string, presented: SecondStep, context: RequestContext, now = new Date()): Promise<TokenPair> {
+  const { throttle } = identity;
+  const ipKey: ThrottleKey = { scope: 'mfa-ip', subject: context.ip };
+  let keys: ThrottleKey[] = [ipKey];
+  let counted: ThrottleKey[] = [];
   const outcome = await identity.db.transaction().execute(async (trx): Promise<Outcome> => {
     const challenge = await lockMfaChallenge(trx, hashMfaToken(mfaToken));
-    if (!challenge || challenge.used_at !== null || challenge.disabled || challenge.expires_at.getTime() <= now.getTime()) return { kind: 'invalid-token' };
+    const live = challenge && challenge.used_at === null && !challenge.disabled && challenge.expires_at.getTime() > now.getTime();
+    // The account's counter spans challenges: a fresh password login does not buy five more guesses.
+    if (live) keys = [{ scope: 'mfa-account', subject: challenge.user_id }, ipKey];
+    const verdict = await throttle.verdict(trx, keys, now);
+    if (verdict.retryAfterS > 0) return { kind: 'throttled', retryAfterS: verdict.retryAfterS };
+    counted = verdict.counted;
+    if (!challenge || !live) return { kind: 'invalid-token' };
     const check = await checkSecondFactor(trx, identity.totpKey, challenge.user_id, presented, now.getTime());
     if (!check.ok && check.reason === 'mfa-not-active') {
       // MFA was turned off after the password step; the challenge has nothing left to guard.
@@ -45,11 +59,14 @@ export async function verifyMfa(identity: Identity, mfaToken: string, presented:
     return { kind: 'verified', user: { id: challenge.user_id, tenant_id: challenge.tenant_id, role: challenge.role }, method: check.method };
   });
 
+  if (outcome.kind === 'throttled') throw new TooManyAttempts(outcome.retryAfterS);
   if (outcome.kind === 'invalid-token') {
+    await throttle.recordFailure(identity.db, [ipKey], context, undefined, now);
     await writeAuditEvent(identity.db, context, { action: 'auth.mfa.verify_failed', details: { reason: 'invalid-mfa-token' } });
     throw invalidMfaToken();
   }
   if (outcome.kind === 'wrong-code') {
+    await throttle.recordFailure(identity.db, keys, context, { tenantId: outcome.tenantId, actorId: outcome.userId }, now);
     await writeAuditEvent(identity.db, context, {
       action: 'auth.mfa.verify_failed',
       tenantId: outcome.tenantId,
@@ -58,12 +75,14 @@ export async function verifyMfa(identity: Identity, mfaToken: string, presented:
     });
     throw invalidMfaCode();
   }
+  await throttle.reset(identity.db, counted.filter((key) => key.scope === 'mfa-account'));
   await writeAuditEvent(identity.db, context, { action: 'auth.mfa.verified', tenantId: outcome.user.tenant_id, actorId: outcome.user.id, details: { method: outcome.method } });
   return openSession(identity, outcome.user, context, { mfa: outcome.method });
 }
 
 export async function mfaVerifyRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/mfa/verify', {
+    config: authTier,
     schema: {
       summary: 'Finish a sign-in that answered `mfa_required`: the mfa_token plus a TOTP `code` or a `backup_code` returns the token pair.',
       tags: ['auth'],
@@ -72,7 +91,7 @@ export async function mfaVerifyRoute(app: FastifyInstance, identity: Identity): 
         code: Type.Optional(TotpCode),
         backup_code: Type.Optional(CodeOrBackupCode),
       }, { additionalProperties: false }),
-      response: { 200: TokenPairSchema },
+      response: { 200: Type.Union([TokenPairSchema, CookieSessionSchema]) },
     },
   }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
@@ -81,6 +100,7 @@ export async function mfaVerifyRoute(app: FastifyInstance, identity: Identity): 
       throw new HttpProblem(422, 'validation-failed', 'Send exactly one of code and backup_code.', [{ field: 'body/code', message: 'send either code or backup_code, not both or neither' }]);
     }
     const presented: SecondStep = code !== undefined ? { code } : { backupCode: backup_code! };
-    return verifyMfa(identity, mfa_token, presented, contextOf(request));
+    const pair = await verifyMfa(identity, mfa_token, presented, contextOf(request));
+    return wantsCookieSession(request) ? sendCookieSession(reply, identity.browser, pair, identity.tokens.refreshTtlS) : pair;
   });
 }

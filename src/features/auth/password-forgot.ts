@@ -6,6 +6,7 @@ import { contextOf, type Identity } from './identity.js';
 import { insertPasswordReset } from './password-reset-store.js';
 import { Email } from './schemas.js';
 import { findUserByEmail, writeAuditEvent, type RequestContext } from './store.js';
+import { authTier } from './rate-limit-tier.js';
 
 export const PASSWORD_RESET_TTL_S = 30 * 60;
 
@@ -50,6 +51,7 @@ export async function requestPasswordReset(identity: Identity, email: string, co
 
 export async function passwordForgotRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/password/forgot', {
+    config: authTier,
     schema: {
       summary: 'Ask for a password-reset mail. The answer is the same whether or not the account exists.',
       tags: ['auth'],

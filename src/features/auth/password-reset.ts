@@ -9,6 +9,8 @@ import { burnPasswordResets, lockPasswordReset } from './password-reset-store.js
 import { Password } from './schemas.js';
 import { weakPassword } from './signup.js';
 import { replacePasswordHash, revokeSessions, writeAuditEvent, type RequestContext } from './store.js';
+import type { ThrottleKey } from './brute-force.js';
+import { authTier } from './rate-limit-tier.js';
 
 export const invalidResetToken = () => new HttpProblem(400, 'invalid-reset-token', 'This password-reset token is unknown, expired or already used; ask for a new one at POST /v1/auth/password/forgot.');
 
@@ -18,14 +20,18 @@ export const invalidResetToken = () => new HttpProblem(400, 'invalid-reset-token
  * old password is signed out everywhere.
  */
 export async function resetPassword(identity: Identity, token: string, password: string, context: RequestContext, now = new Date()): Promise<void> {
-  const { db } = identity;
+  const { db, throttle } = identity;
+  const tokenHash = hashPasswordResetToken(token);
+  const keys: ThrottleKey[] = [{ scope: 'reset-token', subject: tokenHash }, { scope: 'reset-ip', subject: context.ip }];
+  // Before the hash below: a client guessing tokens gets a cheap 429, not an argon2 run per guess.
+  await throttle.assertAllowed(db, keys, now);
   // The policy first: a weak password must not burn the token.
   const verdict = checkPassword(password);
   if (!verdict.ok) throw weakPassword(verdict);
   // Hashed before the transaction: argon2 takes tens of milliseconds, too long to hold a row lock.
   const passwordHash = await identity.hasher.hash(verdict.normalised);
   const outcome = await db.transaction().execute(async (trx) => {
-    const reset = await lockPasswordReset(trx, hashPasswordResetToken(token));
+    const reset = await lockPasswordReset(trx, tokenHash);
     if (!reset) return { ok: false as const, reason: 'unknown-token' };
     const refusal = reset.used_at !== null ? 'used' : reset.expires_at <= now ? 'expired' : reset.disabled ? 'disabled' : null;
     if (refusal) return { ok: false as const, reason: refusal, userId: reset.user_id, tenantId: reset.tenant_id };
@@ -35,6 +41,7 @@ export async function resetPassword(identity: Identity, token: string, password:
     return { ok: true as const, userId: reset.user_id, tenantId: reset.tenant_id, revoked };
   });
   if (!outcome.ok) {
+    await throttle.recordFailure(db, keys, context, outcome.userId && outcome.tenantId ? { tenantId: outcome.tenantId, actorId: outcome.userId } : undefined, now);
     await writeAuditEvent(db, context, { action: 'auth.password_reset.failed', tenantId: outcome.tenantId, actorId: outcome.userId, details: { reason: outcome.reason } });
     throw invalidResetToken();
   }
@@ -44,6 +51,7 @@ export async function resetPassword(identity: Identity, token: string, password:
 
 export async function passwordResetRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/password/reset', {
+    config: authTier,
     schema: {
       summary: 'Choose a new password with the token from the reset mail; signs the account out everywhere.',
       tags: ['auth'],

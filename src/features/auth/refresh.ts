@@ -7,9 +7,10 @@ import { contextOf, tokenPair, type Identity, type TokenPair } from './identity.
 import { hashRefreshToken, successorOf } from './refresh-tokens.js';
 import { TokenPairSchema } from './schemas.js';
 import {
-  findRefreshToken, insertRefreshToken, lockRefreshToken, markRefreshTokenUsed, revokeSessionFamily, touchSession, writeAuditEvent,
+  findRefreshToken, insertRefreshToken, lockRefreshToken, markRefreshTokenUsed, revokeSessionFamily, sessionOfRefreshToken, touchSession, writeAuditEvent,
   type RequestContext,
 } from './store.js';
+import { assertCsrf, CookieSessionSchema, refreshTokenFromCookie, sendCookieSession, wantsCookieSession } from './cookie-session.js';
 
 const invalidRefreshToken = () => new HttpProblem(401, 'invalid-refresh-token', 'The refresh token is invalid, expired or revoked; sign in again.');
 
@@ -72,13 +73,23 @@ export async function rotateRefreshToken(identity: Identity, presented: string, 
 export async function refreshRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/refresh', {
     schema: {
-      summary: 'Exchange a refresh token for a new pair; the presented token stops working.',
+      summary: 'Exchange a refresh token for a new pair; the presented token stops working. Without `refresh_token` (body `{}`), the `__Host-rampart_refresh` cookie is used, with the CSRF check, and both cookies are rotated.',
       tags: ['auth'],
-      body: Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }),
-      response: { 200: TokenPairSchema },
+      body: Type.Object({ refresh_token: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })) }, { additionalProperties: false }),
+      response: { 200: Type.Union([TokenPairSchema, CookieSessionSchema]) },
     },
   }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    return rotateRefreshToken(identity, request.body.refresh_token, contextOf(request));
+    const fromCookie = request.body.refresh_token === undefined;
+    const presented = request.body.refresh_token ?? refreshTokenFromCookie(request);
+    if (presented === undefined || presented.length > 512) throw invalidRefreshToken();
+    if (fromCookie) {
+      // Checked before rotating: a forged request must not even advance the family.
+      const sessionId = await sessionOfRefreshToken(identity.db, hashRefreshToken(presented));
+      if (sessionId === undefined) throw invalidRefreshToken();
+      assertCsrf(request, identity.browser, sessionId);
+    }
+    const pair = await rotateRefreshToken(identity, presented, contextOf(request));
+    return fromCookie || wantsCookieSession(request) ? sendCookieSession(reply, identity.browser, pair, identity.tokens.refreshTtlS) : pair;
   });
 }

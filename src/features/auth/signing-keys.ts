@@ -111,7 +111,21 @@ async function readActiveKeys(db: Kysely<Tables>, kek: Buffer): Promise<SigningK
 
 const RELOAD_INTERVAL_MS = 5_000;
 
-export async function loadKeyring(db: Kysely<Tables>, kek: Buffer): Promise<Keyring> {
+/** A keyring that also re-reads the table on a timer, until stopped. */
+export interface RefreshingKeyring extends Keyring {
+  stop(): void;
+}
+
+export interface KeyringRefresh {
+  /**
+   * Re-read the table this often, so a key rotated by `rampart secrets rotate` (or another
+   * instance) signs here too without a restart, and a retired key stops verifying. Absent: never.
+   */
+  intervalMs?: number | undefined;
+  onError?: (error: unknown) => void;
+}
+
+export async function loadKeyring(db: Kysely<Tables>, kek: Buffer, refresh: KeyringRefresh = {}): Promise<RefreshingKeyring> {
   await ensureSigningKey(db, kek);
   let keys = await readActiveKeys(db, kek);
   let lastLoad = Date.now();
@@ -129,6 +143,10 @@ export async function loadKeyring(db: Kysely<Tables>, kek: Buffer): Promise<Keyr
     return reloading;
   };
 
+  // A failed read keeps the keys we have: the database being away must not stop token checks.
+  const timer = refresh.intervalMs ? setInterval(() => void reload().catch((error: unknown) => refresh.onError?.(error)), refresh.intervalMs) : undefined;
+  timer?.unref();
+
   return {
     current: () => keys[0]!,
     async find(kid) {
@@ -141,5 +159,12 @@ export async function loadKeyring(db: Kysely<Tables>, kek: Buffer): Promise<Keyr
       return keys.find((key) => key.kid === kid);
     },
     jwks: () => ({ keys: keys.map((key) => key.publicJwk) }),
+    stop: () => clearInterval(timer),
   };
+}
+
+/** The kid new tokens are signed with (the newest live key), if any key exists. */
+export async function currentSigningKid(db: Kysely<Tables>): Promise<string | undefined> {
+  const row = await db.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).where('alg', '=', SIGNING_ALG).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+  return row?.kid;
 }

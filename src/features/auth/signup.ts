@@ -6,6 +6,7 @@ import { contextOf, type Identity } from './identity.js';
 import { checkPassword, type PasswordVerdict } from './password-policy.js';
 import { Credentials } from './schemas.js';
 import { createTenantWithAdmin, EmailTaken, writeAuditEvent, type RequestContext, type UserRow } from './store.js';
+import { authTier } from './rate-limit-tier.js';
 
 /** The policy's refusal as a 422 naming the rule; every route that sets a password answers with it. */
 export function weakPassword(verdict: PasswordVerdict): HttpProblem {
@@ -30,6 +31,7 @@ export async function signUp(identity: Identity, email: string, password: string
 
 export async function signupRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/signup', {
+    config: authTier,
     schema: {
       summary: 'Create an account: a new tenant whose first user is its admin.',
       tags: ['auth'],

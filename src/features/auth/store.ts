@@ -83,6 +83,12 @@ export function findRefreshToken(trx: Db, id: string) {
   return trx.selectFrom('refresh_tokens').select(['id', 'token_hash', 'created_at', 'used_at']).where('id', '=', id).executeTakeFirst();
 }
 
+/** The session a refresh token belongs to, unlocked: the cookie refresh checks its CSRF token before rotating. */
+export async function sessionOfRefreshToken(db: Db, tokenHash: string): Promise<string | undefined> {
+  const row = await db.selectFrom('refresh_tokens').select('session_id').where('token_hash', '=', tokenHash).executeTakeFirst();
+  return row?.session_id;
+}
+
 export async function markRefreshTokenUsed(trx: Db, id: string, replacedBy: string, at: Date): Promise<void> {
   await trx.updateTable('refresh_tokens').set({ used_at: at, replaced_by: replacedBy }).where('id', '=', id).execute();
 }

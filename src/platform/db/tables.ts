@@ -18,6 +18,7 @@ export interface Tables {
   mfa_backup_codes: MfaBackupCodesTable;
   mfa_challenges: MfaChallengesTable;
   password_resets: PasswordResetsTable;
+  auth_throttle: AuthThrottleTable;
   leader_leases: LeaderLeasesTable;
   scheduled_runs: ScheduledRunsTable;
 }
@@ -166,4 +167,12 @@ export interface ScheduledRunsTable {
   tick: Date;
   fencing_token: ColumnType<string | number, string, string>;
   ran_by: string;
+}
+
+/** Failed attempts per (scope, subject) for brute-force protection (see features/auth/brute-force.ts). */
+export interface AuthThrottleTable {
+  scope: string;
+  subject: string;
+  failures: Generated<number>;
+  last_failure_at: Generated<Date>;
 }

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import type { DependencyStatus } from '../health/readiness.js';
+import { createRedisConnection, type RedisConnection } from './redis-connection.js';
 
 export interface RedisProbe {
   check(): Promise<DependencyStatus>;
@@ -7,35 +7,29 @@ export interface RedisProbe {
 }
 
 /**
- * A dedicated connection for readiness: commands fail fast while Redis is away (no offline
- * queue, one attempt) and the client keeps reconnecting in the background, so readiness
- * recovers by itself.
+ * Readiness of the shared Redis connection, reported as `ok:<mode>`. The connection fails
+ * fast while Redis is away and reconnects in the background, so readiness recovers by
+ * itself. Given a URL instead, the probe opens (and closes) a connection of its own.
  */
-export function createRedisProbe(url: string, connectTimeoutMs: number): RedisProbe {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: connectTimeoutMs,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
-  // ioredis emits 'error' on every failed reconnect; readiness reports it instead.
-  client.on('error', () => {});
-  let connecting: Promise<void> | undefined;
+export function createRedisProbe(source: RedisConnection | string, connectTimeoutMs = 2_000): RedisProbe {
+  const owned = typeof source === 'string';
+  const connection = owned ? createRedisConnection({ url: source, commandTimeoutMs: connectTimeoutMs, connectTimeoutMs }) : source;
   return {
     async check() {
+      const { client, mode } = connection;
       try {
-        if (client.status === 'wait') connecting ??= client.connect();
-        await connecting;
+        // Right after start the first connect gets its timeout, so an early probe does not
+        // report a Redis that is merely slow to answer; a lost connection fails at once.
+        const starting = client.status === 'wait' || client.status === 'connecting' || client.status === 'connect';
+        if (client.status !== 'ready' && !(starting && (await connection.ready(connectTimeoutMs)))) throw new Error(client.status);
         await client.ping();
-        return { configured: true, ok: true, details: 'ok:standalone' };
+        return { configured: true, ok: true, details: `ok:${mode}` };
       } catch (err) {
-        connecting = undefined;
-        return { configured: true, ok: false, details: `error: ${(err as Error).message.split(':')[0] ?? 'unreachable'}` };
+        return { configured: true, ok: false, details: `error: ${(err as Error).message.split(':')[0] || 'unreachable'}` };
       }
     },
     async close() {
-      client.disconnect();
+      if (owned) await connection.close();
     },
   };
 }

@@ -1,0 +1,121 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Limiter, Verdict } from './limiter.js';
+import type { Decision } from './store.js';
+
+/** Route config for sign-in style routes: `config: { rateLimit: { tier: 'auth', account } }`. */
+export interface RouteRateLimit {
+  tier: 'auth';
+  /** The account the attempt targets (e.g. the body's email), raw; it is normalised and hashed here. */
+  account?: (request: FastifyRequest) => string | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    rateLimit?: RouteRateLimit;
+  }
+  interface FastifyRequest {
+    /** The most restrictive decision so far; its numbers are the RateLimit-* headers. */
+    rateLimitDecision: Decision | null;
+  }
+}
+
+/** Sends a problem+json answer; `sendProblem` from the http platform fits as is. */
+export type Refuse = (reply: FastifyReply, status: number, slug: string, title: string, detail: string) => FastifyReply;
+
+export interface RateLimitHooksOptions {
+  limiter: Limiter;
+  /** Requests never limited (health probes, static assets). */
+  exempt?: (request: FastifyRequest) => boolean;
+  /** `user:<id>` / `key:<id>` for an authenticated caller; undefined falls back to the client IP. */
+  principalKey: (request: FastifyRequest) => string | undefined;
+  refuse: Refuse;
+  /** Keys the account hash (HMAC-SHA-256), so the Redis keys cannot be matched against a list of addresses. Unset: plain SHA-256. */
+  accountKeySecret?: string;
+  /** Retry-After of the 503 a fail-closed tier answers while the store is unavailable. */
+  unavailableRetryAfterS?: number;
+}
+
+const isApiPath = (url: string) => url.startsWith('/v1/') || url === '/v1' || url.startsWith('/v1?');
+
+/**
+ * Tiers, in the order a request meets them: `global` (every non-exempt request, per IP) and
+ * `general` (outside `/v1/`, per IP) on onRequest; on preValidation, after authentication
+ * has set the principal and the body is parsed, `auth` (per IP and per account) for routes
+ * that ask for it, else `api` on `/v1/*` (per principal). Client identity is `request.ip`,
+ * which Fastify derives through the trusted proxies only.
+ */
+export const rateLimitHooks = fp(
+  async (app: FastifyInstance, options: RateLimitHooksOptions) => {
+    const { limiter, refuse, principalKey } = options;
+    const exempt = options.exempt ?? (() => false);
+    const unavailableRetryAfter = String(options.unavailableRetryAfterS ?? 5);
+    const hashAccount = (account: string) => {
+      const normalised = account.normalize('NFKC').trim().toLowerCase();
+      const digest = options.accountKeySecret ? createHmac('sha256', options.accountKeySecret) : createHash('sha256');
+      return digest.update(normalised).digest('base64url').slice(0, 22);
+    };
+
+    app.decorateRequest('rateLimitDecision', null);
+
+    // Applies one verdict; returns the reply when the request was refused.
+    const apply = (request: FastifyRequest, reply: FastifyReply, verdict: Verdict): FastifyReply | undefined => {
+      const { decision } = verdict;
+      if (!decision) {
+        if (verdict.outcome === 'failed_open') return undefined;
+        reply.header('retry-after', unavailableRetryAfter);
+        return refuse(reply, 503, 'rate-limit-unavailable', 'Service Unavailable', `Rate limits cannot be checked right now; retry after ${unavailableRetryAfter} seconds.`);
+      }
+      const current = request.rateLimitDecision;
+      if (!decision.allowed || !current || moreRestrictive(decision, current)) {
+        request.rateLimitDecision = decision;
+        setHeaders(reply, decision);
+      }
+      if (decision.allowed) return undefined;
+      const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000));
+      reply.header('retry-after', String(retryAfter));
+      return refuse(reply, 429, 'rate-limited', 'Too Many Requests', `Rate limit of ${decision.limit} requests reached; retry after ${retryAfter} seconds.`);
+    };
+
+    const enforce = async (request: FastifyRequest, reply: FastifyReply, tier: string, identity: string) => {
+      if (!limiter.tier(tier)) return undefined;
+      return apply(request, reply, await limiter.check(tier, identity));
+    };
+
+    app.addHook('onRequest', async (request, reply) => {
+      if (exempt(request)) return;
+      const ip = `ip:${request.ip}`;
+      const refused = (await enforce(request, reply, 'global', ip)) ?? (isApiPath(request.url) ? undefined : await enforce(request, reply, 'general', ip));
+      if (refused) return refused;
+    });
+
+    app.addHook('preValidation', async (request, reply) => {
+      if (exempt(request) || reply.sent) return;
+      const ip = `ip:${request.ip}`;
+      const route = request.routeOptions.config.rateLimit;
+      if (route?.tier === 'auth') {
+        // One budget per request class: auth routes count here, not against the api tier.
+        const refused = await enforce(request, reply, 'auth', ip);
+        if (refused) return refused;
+        // Runs before body validation: whatever the route hands back may not be a string.
+        const account: unknown = route.account?.(request);
+        if (typeof account === 'string' && account.trim() !== '') return enforce(request, reply, 'auth', `account:${hashAccount(account)}`);
+        return;
+      }
+      if (isApiPath(request.url)) return enforce(request, reply, 'api', principalKey(request) ?? ip);
+    });
+  },
+  { name: 'rampart-rate-limits' },
+);
+
+function moreRestrictive(candidate: Decision, current: Decision): boolean {
+  return candidate.remaining < current.remaining || (candidate.remaining === current.remaining && candidate.resetMs > current.resetMs);
+}
+
+// IETF draft-ietf-httpapi-ratelimit-headers: Reset is delta-seconds.
+function setHeaders(reply: FastifyReply, decision: Decision): void {
+  reply.header('ratelimit-limit', String(decision.limit));
+  reply.header('ratelimit-remaining', String(decision.remaining));
+  reply.header('ratelimit-reset', String(Math.ceil(decision.resetMs / 1000)));
+}

@@ -1,0 +1,186 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authEnv, bearer, logIn, postJson, signUp, uniqueEmail } from '../support/auth-client.js';
+import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
+import { startRampart, type HttpResponse, type RampartProcess } from '../support/rampart-process.js';
+
+const ISSUER = 'https://idp.example.test/realms/acme';
+const AUDIENCE = 'rampart-api';
+
+interface SigningKey { kid: string; alg: string; privateKey: CryptoKey; publicJwk: JWK }
+
+async function signingKey(alg: 'RS256' | 'ES256', kid: string): Promise<SigningKey> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
+}
+
+/** A stand-in for the provider's JWKS endpoint that can be stopped and started on the same port. */
+class JwksServer {
+  private server: Server | undefined;
+  port = 0;
+  fetches = 0;
+  constructor(private readonly keys: JWK[]) {}
+  async start(): Promise<void> {
+    this.server = createServer((_req, res) => {
+      this.fetches++;
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(JSON.stringify({ keys: this.keys }));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    server?.closeAllConnections();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  get url() {
+    return `http://127.0.0.1:${this.port}/protocol/openid-connect/certs`;
+  }
+}
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const nowS = () => Math.floor(Date.now() / 1000);
+
+describe.each(databaseTargets())('OIDC resource-server mode on $name', (factory) => {
+  describe.skipIf(!factory.available)('external access tokens', () => {
+    let target: DatabaseTarget;
+    let rampart: RampartProcess;
+    let jwks: JwksServer;
+    let rsa: SigningKey;
+    let ec: SigningKey;
+    let rogue: SigningKey;
+    let tenantId: string;
+    let localAdmin: string;
+
+    beforeAll(async () => {
+      [rsa, ec, rogue] = await Promise.all([signingKey('RS256', 'rsa-1'), signingKey('ES256', 'ec-1'), signingKey('RS256', 'rogue-1')]);
+      jwks = new JwksServer([rsa.publicJwk, ec.publicJwk]);
+      await jwks.start();
+      target = await factory.create();
+      rampart = await startRampart({
+        env: authEnv(target, { OIDC_JWKS_URL: jwks.url, OIDC_ISSUER: ISSUER, OIDC_AUDIENCE: AUDIENCE, OIDC_JWKS_CACHE_S: '1' }),
+      });
+      // A real tenant, so that the admin route has users to list.
+      const email = uniqueEmail('oidc-tenant');
+      tenantId = (await signUp(rampart, email)).tenant_id;
+      localAdmin = email;
+    });
+    afterAll(async () => {
+      await rampart?.stop();
+      await jwks?.stop();
+      await target?.cleanup();
+    });
+
+    function token(claims: JWTPayload = {}, options: { key?: SigningKey; kid?: string; typ?: string | null; expiresIn?: number } = {}): Promise<string> {
+      const key = options.key ?? rsa;
+      const header: { alg: string; kid: string; typ?: string } = { alg: key.alg, kid: options.kid ?? key.kid };
+      if (options.typ !== null) header.typ = options.typ ?? 'at+jwt';
+      return new SignJWT({ tid: tenantId, roles: ['member'], email: 'ada@idp.example', ...claims })
+        .setProtectedHeader(header)
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setSubject('ada')
+        .setIssuedAt()
+        .setExpirationTime(nowS() + (options.expiresIn ?? 300))
+        .sign(key.privateKey);
+    }
+    const me = (accessToken: string) => rampart.request('/v1/me', { headers: bearer(accessToken) });
+    const expectRefused = (res: HttpResponse) => {
+      expect(res.status, res.body).toBe(401);
+      expect(res.json()).toMatchObject({ type: '/problems/invalid-token' });
+      expect(res.headers['www-authenticate']).toBe('Bearer realm="rampart", error="invalid_token"');
+    };
+
+    it('lets a valid provider token reach /v1/me, which answers from its claims', async () => {
+      const res = await me(await token());
+      expect(res.status, res.body).toBe(200);
+      expect(res.json()).toEqual({ id: 'oidc:ada', email: 'ada@idp.example', tenant_id: tenantId, role: 'member', session_id: '', external: true });
+    });
+
+    it('accepts ES256 keys and tokens typed JWT or untyped, as providers differ', async () => {
+      expect((await me(await token({}, { key: ec }))).status).toBe(200);
+      expect((await me(await token({}, { typ: 'JWT' }))).status).toBe(200);
+      expect((await me(await token({}, { typ: null }))).status).toBe(200);
+    });
+
+    it('refuses wrong issuer, wrong audience, expiry, unknown kid, foreign keys and missing tenant alike (401)', async () => {
+      const refusals: Array<[string, Promise<string>]> = [
+        ['wrong iss', new SignJWT({ tid: tenantId }).setProtectedHeader({ alg: 'RS256', kid: rsa.kid }).setIssuer('https://evil.example').setAudience(AUDIENCE).setSubject('ada').setExpirationTime(nowS() + 300).sign(rsa.privateKey)],
+        ['wrong aud', new SignJWT({ tid: tenantId }).setProtectedHeader({ alg: 'RS256', kid: rsa.kid }).setIssuer(ISSUER).setAudience('another-api').setSubject('ada').setExpirationTime(nowS() + 300).sign(rsa.privateKey)],
+        ['expired beyond the 30 s skew', token({}, { expiresIn: -120 })],
+        ['unknown kid', token({}, { kid: 'no-such-kid' })],
+        ['signed by a key not in the JWKS, under a listed kid', token({}, { key: rogue, kid: rsa.kid })],
+        ['signed by a key not in the JWKS', token({}, { key: rogue })],
+        ['no tenant claim', token({ tid: undefined })],
+        ['a tenant claim that is not a tenant id', token({ tid: 'acme' })],
+        ['a typ that is not an access token', token({}, { typ: 'refresh+jwt' })],
+      ];
+      for (const [label, pending] of refusals) {
+        const res = await me(await pending);
+        expect(res.status, label).toBe(401);
+        expectRefused(res);
+      }
+    });
+
+    it('refuses HS256 signed with a shared secret and alg none, without asking the provider', async () => {
+      const claims = { iss: ISSUER, aud: AUDIENCE, sub: 'ada', tid: tenantId, roles: ['admin'], exp: nowS() + 300 };
+      const hs256 = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: rsa.kid }).sign(new TextEncoder().encode('a-shared-secret-of-32-bytes-long!!'));
+      const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
+      // The public key as an HMAC secret: the classic key-confusion forgery.
+      const confused = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: rsa.kid }).sign(new TextEncoder().encode(JSON.stringify(rsa.publicJwk)));
+      for (const forged of [hs256, none, confused]) expectRefused(await me(forged));
+    });
+
+    it('maps the role claim: only the admin token reaches an admin route', async () => {
+      const admin = await rampart.request('/v1/admin/users', { headers: bearer(await token({ roles: ['viewer', 'admin'] })) });
+      expect(admin.status, admin.body).toBe(200);
+      expect(admin.json<{ users: Array<{ email: string }> }>().users.map((u) => u.email)).toEqual([localAdmin]);
+      for (const roles of [['member'], ['viewer'], ['offline_access']]) {
+        const res = await rampart.request('/v1/admin/users', { headers: bearer(await token({ roles })) });
+        expect(res.status, res.body).toBe(403);
+        expect(res.json()).toMatchObject({ type: '/problems/insufficient-permission' });
+      }
+      // No recognised role: OIDC_DEFAULT_ROLE (viewer) applies, which may read API keys.
+      const viewer = await token({ roles: undefined });
+      expect((await me(viewer)).json()).toMatchObject({ role: 'viewer' });
+      expect((await rampart.request('/v1/api-keys', { headers: bearer(viewer) })).status).toBe(200);
+    });
+
+    it('answers 403 external-identity on routes that need a Rampart account', async () => {
+      const external = bearer(await token({ roles: ['admin'] }));
+      for (const res of [
+        await rampart.request('/v1/auth/sessions', { headers: external }),
+        await postJson(rampart, '/v1/auth/logout', {}, external),
+        await postJson(rampart, '/v1/auth/mfa/totp/enroll', {}, external),
+        await postJson(rampart, '/v1/api-keys', { name: 'ci', scopes: ['contact:read'] }, external),
+      ]) {
+        expect(res.status, res.body).toBe(403);
+        expect(res.json()).toMatchObject({ type: '/problems/external-identity' });
+      }
+    });
+
+    it('keeps Rampart\'s own tokens working beside the provider\'s', async () => {
+      const pair = await logIn(rampart, localAdmin);
+      expect((await me(pair.access_token)).json()).toMatchObject({ email: localAdmin, role: 'admin' });
+    });
+
+    it('answers 503 while the JWKS cannot be fetched, keeps readiness, and recovers when it is back', async () => {
+      const valid = await token();
+      await jwks.stop();
+      // Past OIDC_JWKS_CACHE_S, the cached set is stale and must be fetched again.
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const down = await me(valid);
+      expect(down.status, down.body).toBe(503);
+      expect(down.json()).toMatchObject({ type: '/problems/service-unavailable' });
+      expect(down.headers['retry-after']).toBe('5');
+      expect((await rampart.request('/readiness')).status).toBe(200);
+      expect(rampart.child.exitCode).toBeNull();
+
+      await jwks.start();
+      expect((await me(valid)).status).toBe(200);
+    });
+  });
+});
