@@ -124,7 +124,6 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
       const redisConnection: RedisConnection | undefined = redisConfigured(redisSettings) ? createRedisConnection(redisSettings) : undefined;
       if (redisConnection) closers.push(() => redisConnection.close());
       const redis: RedisProbe | undefined = redisConnection ? createRedisProbe(redisConnection, config.databaseConnectTimeoutMs) : undefined;
-      if (redis) closers.push(() => redis.close());
       pressure = watchPressure({ maxEventLoopDelayMs: config.loadShedMaxEventLoopDelayMs, maxHeapUsedBytes: config.loadShedMaxHeapUsedBytes });
       const checks: DependencyCheck[] = [
         { name: 'database', critical: true, check: async () => ({ configured: true, ...(await database.check(1_000)) }) },

@@ -1,11 +1,10 @@
-import { currentSigningKid, deriveKeyEncryptionKey, rotateSigningKey } from '../features/auth/signing-keys.js';
+import { currentSigningKid, deriveKeyEncryptionKey, explainMissingTables, IdentityTablesMissing, rotateSigningKey } from '../features/auth/signing-keys.js';
 import { CliExit, EXIT, openCommandDatabase, resolveConfig } from './bootstrap.js';
 
 export const ROTATABLE_SECRETS = ['jwt-signing-key'] as const;
 // Named now so that scripts get a clear answer instead of "unknown" once docs mention them.
 const PLANNED_SECRETS = ['field-encryption-key', 'api-key-pepper'];
 
-const UNDEFINED_TABLE = '42P01';
 
 /**
  * `rampart secrets rotate <name>`. For `jwt-signing-key`: a new signing key becomes current;
@@ -30,7 +29,8 @@ export async function secretsRotateCommand(name: string, out: NodeJS.WritableStr
       ? `rotated jwt-signing-key: new kid ${kid}, previous ${previous} stays valid for verification\n`
       : `rotated jwt-signing-key: new kid ${kid} (there was no previous key)\n`);
   } catch (error) {
-    if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new CliExit(EXIT.failure, ['rampart: the database has no identity tables yet: run `rampart migrate up` first']);
+    const explained = explainMissingTables(error);
+    if (explained instanceof IdentityTablesMissing) throw new CliExit(EXIT.failure, [`rampart: ${explained.message}`]);
     throw error;
   } finally {
     await database.close();

@@ -14,7 +14,7 @@ import { createPasswordHasher, type PasswordHasher } from './password-hashing.js
 import { deriveRotationKey } from './refresh-tokens.js';
 import { deriveSealingKey } from './secret-sealing.js';
 import { createSessionRevocations, type SessionRevocations, type SharedRevocations } from './session-revocations.js';
-import { deriveKeyEncryptionKey, loadKeyring, type RefreshingKeyring } from './signing-keys.js';
+import { deriveKeyEncryptionKey, explainMissingTables, loadKeyring, type RefreshingKeyring } from './signing-keys.js';
 import { createOidcVerifier, type OidcVerifier } from './oidc-verifier.js';
 import { createPermissionTable, parseExtraPermissions, type PermissionTable } from './permissions.js';
 import type { Db, RequestContext } from './store.js';
@@ -59,7 +59,6 @@ export type AccessControlConfig = Partial<Pick<
   'authKeyringRefreshS' | 'rbacExtraPermissions' | 'oidcJwksUrl' | 'oidcIssuer' | 'oidcAudience' | 'oidcTenantClaim' | 'oidcRoleClaim' | 'oidcDefaultRole' | 'oidcAlgorithms' | 'oidcJwksCacheS'
 >>;
 
-const UNDEFINED_TABLE = '42P01';
 
 /** What several instances share through Redis; absent (embedded, one instance): memory only. */
 export interface SharedIdentityState {
@@ -91,8 +90,7 @@ export async function createIdentity(config: IdentityConfig & AccessControlConfi
       intervalMs: (config.authKeyringRefreshS ?? 30) * 1000,
       onError: (err) => logger.warn({ err }, 'could not re-read the signing keys; keeping the current ones'),
     }).catch((error: unknown) => {
-      if ((error as { code?: string }).code === UNDEFINED_TABLE) throw new Error('the database has no identity tables yet: run `rampart migrate up` first', { cause: error });
-      throw error;
+      throw explainMissingTables(error);
     }),
     createPasswordHasher({ memoryKib: config.authArgon2MemoryKib, timeCost: config.authArgon2TimeCost, parallelism: config.authArgon2Parallelism }),
   ]);

@@ -6,6 +6,20 @@ import { deriveSealingKey, openSealedSecret, sealSecret } from './secret-sealing
 
 export const SIGNING_ALG = 'EdDSA';
 
+const UNDEFINED_TABLE = '42P01';
+
+/** The identity tables do not exist: the database was never migrated. */
+export class IdentityTablesMissing extends Error {
+  constructor(cause: unknown) {
+    super('the database has no identity tables yet: run `rampart migrate up` first', { cause });
+  }
+}
+
+/** A missing-table error from reading the keys, said in words an operator can act on; any other error as it was. */
+export function explainMissingTables(error: unknown): unknown {
+  return (error as { code?: string }).code === UNDEFINED_TABLE ? new IdentityTablesMissing(error) : error;
+}
+
 export interface SigningKey {
   kid: string;
   publicJwk: JWK;

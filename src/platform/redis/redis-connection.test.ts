@@ -52,16 +52,6 @@ describe('createRedisConnection', () => {
     expect(await createRedisProbe(connection).check()).toEqual({ configured: true, ok: true, details: 'ok:standalone' });
   });
 
-  it('still accepts a URL for a probe with its own connection', async (ctx) => {
-    ctx.skip(!redisUrl, 'skipped: no Redis');
-    const probe = createRedisProbe(redisUrl!, 1_000);
-    try {
-      expect(await probe.check()).toEqual({ configured: true, ok: true, details: 'ok:standalone' });
-    } finally {
-      await probe.close();
-    }
-  });
-
   describe('on a server that dies or hangs', () => {
     let server: PrivateRedis;
     beforeAll(async () => {

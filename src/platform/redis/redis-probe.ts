@@ -1,19 +1,16 @@
 import type { DependencyStatus } from '../health/readiness.js';
-import { createRedisConnection, type RedisConnection } from './redis-connection.js';
+import type { RedisConnection } from './redis-connection.js';
 
 export interface RedisProbe {
   check(): Promise<DependencyStatus>;
-  close(): Promise<void>;
 }
 
 /**
  * Readiness of the shared Redis connection, reported as `ok:<mode>`. The connection fails
  * fast while Redis is away and reconnects in the background, so readiness recovers by
- * itself. Given a URL instead, the probe opens (and closes) a connection of its own.
+ * itself. The connection belongs to the caller, who closes it.
  */
-export function createRedisProbe(source: RedisConnection | string, connectTimeoutMs = 2_000): RedisProbe {
-  const owned = typeof source === 'string';
-  const connection = owned ? createRedisConnection({ url: source, commandTimeoutMs: connectTimeoutMs, connectTimeoutMs }) : source;
+export function createRedisProbe(connection: RedisConnection, connectTimeoutMs = 2_000): RedisProbe {
   return {
     async check() {
       const { client, mode } = connection;
@@ -27,9 +24,6 @@ export function createRedisProbe(source: RedisConnection | string, connectTimeou
       } catch (err) {
         return { configured: true, ok: false, details: `error: ${(err as Error).message.split(':')[0] || 'unreachable'}` };
       }
-    },
-    async close() {
-      if (owned) await connection.close();
     },
   };
 }
