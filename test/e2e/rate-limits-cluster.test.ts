@@ -22,6 +22,15 @@ describe.skipIf(!postgres.available || !redisUrl)('rate limits across three inst
       REDIS_KEY_PREFIX: `test:${randomBytes(6).toString('hex')}:`,
       RATE_LIMIT_ENABLED: 'true',
       RATE_LIMIT_API_PER_MIN: '100',
+      RATE_LIMIT_AUTH_PER_MIN: '10',
+      // Exactness is the point here: on a loaded CI machine a 50 ms decision budget would
+      // let a few requests fail open (the Redis-failure suite tests that budget).
+      RATE_LIMIT_TIMEOUT_MS: '5000',
+      REDIS_COMMAND_TIMEOUT_MS: '5000',
+      // Wrong passwords below must meet the rate limiter, not the brute-force lock that
+      // would otherwise answer 429 itself after a few failures.
+      AUTH_THROTTLE_DELAY_AFTER: '1000',
+      AUTH_LOCKOUT_AFTER: '10000',
     });
     // The first applies the migrations; the others start on the migrated database.
     instances.push(await startRampart({ env }));
@@ -58,6 +67,29 @@ describe.skipIf(!postgres.available || !redisUrl)('rate limits across three inst
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(refused.headers['ratelimit-limit']).toBe('100');
     expect(refused.headers['ratelimit-remaining']).toBe('0');
+  });
+
+  const refusedBy = (responses: HttpResponse[]) => new Set(responses.filter((r) => r.status === 429).map((r) => r.json<{ type: string }>().type.split('/').pop()));
+
+  it('lets exactly 10 of 15 sign-in attempts from one address through, round-robin over the instances', async () => {
+    // Distinct accounts: only the per-IP budget of the auth tier applies.
+    const responses = await Promise.all(Array.from({ length: 15 }, (_, i) =>
+      post(instances[i % 3]!, '/v1/auth/login', { email: uniqueEmail(`cluster-auth-ip-${i}`), password: 'not the password at all' }, '127.0.0.3')));
+    expect(tally(responses)).toEqual({ 401: 10, 429: 5 });
+    expect(refusedBy(responses)).toEqual(new Set(['rate-limited']));
+    const refused = responses.find((r) => r.status === 429)!;
+    expect(refused.headers['ratelimit-limit']).toBe('10');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('lets exactly 10 of 15 sign-in attempts on one account through, from three addresses over three instances', async () => {
+    // Five attempts per address stay within each per-IP budget: the refusals come from the per-account one.
+    const email = uniqueEmail('cluster-auth-account');
+    const addresses = ['127.0.0.6', '127.0.0.7', '127.0.0.8'];
+    const responses = await Promise.all(Array.from({ length: 15 }, (_, i) =>
+      post(instances[i % 3]!, '/v1/auth/login', { email, password: 'not the password at all' }, addresses[Math.floor(i / 5)]!)));
+    expect(tally(responses)).toEqual({ 401: 10, 429: 5 });
+    expect(refusedBy(responses)).toEqual(new Set(['rate-limited']));
   });
 
   it('sees a session revoked through one instance as revoked on the others', async () => {

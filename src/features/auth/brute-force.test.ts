@@ -81,6 +81,18 @@ describe.each(databaseTargets())('the failure counters on $name', (factory) => {
     expect(row.failures).toBe(1);
   });
 
+  it('never makes an attempt wait for a failure recorded a moment after its own clock reading', async () => {
+    // Concurrent requests: another one may record a failure stamped later than this check's "now".
+    await migrateUp(fresh.handle);
+    const db = fresh.handle.db;
+    const keys = keysFor('d@example.com');
+    await guard.recordFailure(db, keys, context, undefined, at(1));
+    expect(await guard.verdict(db, keys, at(0.5))).toMatchObject({ retryAfterS: 0 });
+    await guard.recordFailure(db, keys, context, undefined, at(1));
+    // Past the delay threshold the wait still counts from the failure, not from the earlier reading.
+    expect(await guard.verdict(db, keys, at(0.5))).toMatchObject({ retryAfterS: 1 });
+  });
+
   it('reset clears the account counter only', async () => {
     await migrateUp(fresh.handle);
     const db = fresh.handle.db;

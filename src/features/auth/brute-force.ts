@@ -101,7 +101,9 @@ export function createBruteForceGuard(policy: ThrottlePolicy, appSecret: string)
       if (sinceMs >= decayMs) continue;
       counted.push({ scope: row.scope as ThrottleScope, subject: row.subject });
       const waitMs = waitAfterFailureS(row.failures, thresholdsFor(policy, row.scope as ThrottleScope)) * 1000;
-      retryAfterMs = Math.max(retryAfterMs, waitMs - sinceMs);
+      // A concurrent request may have stamped its failure after our clock reading (sinceMs < 0):
+      // below the threshold that must not turn into a wait, and above it the wait starts at the failure.
+      if (waitMs > 0) retryAfterMs = Math.max(retryAfterMs, waitMs - Math.max(0, sinceMs));
     }
     return { retryAfterS: retryAfterMs > 0 ? Math.ceil(retryAfterMs / 1000) : 0, counted };
   }
