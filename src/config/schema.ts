@@ -74,6 +74,7 @@ export const configSchema = {
   authRefreshReuseIntervalS: field({ env: 'AUTH_REFRESH_REUSE_INTERVAL_S', kind: 'int', default: 10, min: 0, max: 300, description: 'A refresh token presented again this soon after its rotation returns the same new pair (concurrent tabs) instead of revoking the session. 0 disables.' }),
   authArgon2MemoryKib: field({ env: 'AUTH_ARGON2_MEMORY_KIB', kind: 'int', default: 19_456, min: 1_024, max: 4_194_304, description: 'argon2id memory cost (KiB) for new password hashes; OWASP: 19456. Older hashes are upgraded at login.' }),
   authArgon2TimeCost: field({ env: 'AUTH_ARGON2_TIME_COST', kind: 'int', default: 2, min: 1, max: 20, description: 'argon2id iterations; OWASP: 2 (with 19456 KiB).' }),
+  authHashConcurrency: field({ env: 'AUTH_HASH_CONCURRENCY', kind: 'int', min: 1, max: 256, description: 'Password hashes (argon2id, bcrypt) computed at once; the others wait their turn, so a login storm leaves CPU for every other request. Default: CPU cores − 1 (at least 1).' }),
   authArgon2Parallelism: field({ env: 'AUTH_ARGON2_PARALLELISM', kind: 'int', default: 1, min: 1, max: 16, description: 'argon2id lanes; OWASP: 1.' }),
   authThrottleDelayAfter: field({ env: 'AUTH_THROTTLE_DELAY_AFTER', kind: 'int', default: 5, min: 1, max: 1000, description: 'Failed sign-ins, MFA codes or reset tokens per account after which each further attempt must wait (1 s, doubling, at most 60 s): 429 with `Retry-After`.' }),
   authLockoutAfter: field({ env: 'AUTH_LOCKOUT_AFTER', kind: 'int', default: 10, min: 1, max: 10_000, description: 'Failed attempts per account after which it is locked for `AUTH_LOCKOUT_S` (even the right password gets 429). Counters decay 15 min (or `AUTH_LOCKOUT_S`, if longer) after the last failure.' }),
@@ -93,7 +94,7 @@ export const configSchema = {
 
   smtpUrl: field({ env: 'SMTP_URL', kind: 'url', secret: true, description: 'SMTP server for outgoing mail (`smtp://user:pass@host:587`, `smtps://…`). Unset: messages are written as JSON files to `RAMPART_DATA_DIR/outbox`.' }),
   mailFrom: field({ env: 'MAIL_FROM', kind: 'string', default: 'Rampart <no-reply@localhost>', description: 'Sender (`From:`) of outgoing mail, such as password-reset links.' }),
-  publicBaseUrl: field({ env: 'PUBLIC_BASE_URL', kind: 'url', default: 'http://localhost:8080', description: 'Address users reach Rampart at; links in mail (password reset) start with it.' }),
+  publicBaseUrl: field({ env: 'PUBLIC_BASE_URL', kind: 'url', default: 'http://localhost:8080', description: 'Address users reach Rampart at; links in mail (password reset) start with it. Must be https in production.' }),
 
   bodyLimitBytes: field({ env: 'BODY_LIMIT_BYTES', kind: 'int', default: 1_048_576, min: 1, description: 'Largest accepted request body; larger gets 413.' }),
   requestTimeoutMs: field({ env: 'REQUEST_TIMEOUT_MS', kind: 'int', default: 30_000, min: 1, description: 'Whole-request deadline (headers and body) before the server answers 408.' }),

@@ -14,6 +14,7 @@ const SAFE_PRODUCTION = {
   DOCS_USER: 'docs',
   DOCS_PASSWORD: 'a-long-docs-password',
   CORS_ORIGINS: 'https://app.example.com',
+  PUBLIC_BASE_URL: 'https://api.example.com',
 };
 
 describe('rampart CLI', () => {
@@ -66,7 +67,8 @@ describe('rampart CLI', () => {
     expect(problems).toMatch(/FORCE_HTTPS is off/);
     expect(problems).toMatch(/CORS_ORIGINS contains "\*"/);
     expect(problems).toMatch(/DOCS_ENABLED without DOCS_USER/);
-    expect(lines).toHaveLength(6);
+    expect(problems).toMatch(/PUBLIC_BASE_URL is not https/);
+    expect(lines).toHaveLength(7);
   });
 
   const postgres = databaseTargets()[1]!;

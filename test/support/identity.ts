@@ -20,6 +20,7 @@ export async function testIdentity(handle: DatabaseHandle, overrides: { reuseInt
     authArgon2MemoryKib: 1024,
     authArgon2TimeCost: 1,
     authArgon2Parallelism: 1,
+    authHashConcurrency: undefined,
     authThrottleDelayAfter: 5,
     authLockoutAfter: 10,
     authLockoutS: 900,

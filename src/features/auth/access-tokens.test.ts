@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { forgedTokens } from '../../../test/support/jwt-forgery.js';
-import { InvalidAccessToken, issueAccessToken, verifyAccessToken, type Principal } from './access-tokens.js';
+import { cachedAccessTokenVerifier, InvalidAccessToken, issueAccessToken, verifyAccessToken, type Principal } from './access-tokens.js';
 import { generateSigningKey, type Keyring, type SigningKey } from './signing-keys.js';
 
 const settings = { issuer: 'rampart', audience: 'rampart-api', accessTtlS: 900 };
@@ -56,5 +56,55 @@ describe('access tokens', () => {
     for (const [name, token] of await forgedTokens(key, claims, genuine)) {
       await expect(verifyAccessToken(keyring, settings, token), name).rejects.toBeInstanceOf(InvalidAccessToken);
     }
+  });
+});
+
+describe('the remembering verifier', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('refuses a remembered token once its key has left the keyring', async () => {
+    const key = await newKey();
+    const keys = [key];
+    const keyring: Keyring = { current: () => keys[0]!, find: async (kid) => keys.find((k) => k.kid === kid), jwks: () => ({ keys: [] }) };
+    const verify = cachedAccessTokenVerifier(keyring, settings);
+    const token = await issueAccessToken(keyring, settings, principal, { id: 'grant-5', issuedAt: new Date() });
+    expect(await verify(token)).toEqual(principal);
+    expect(await verify(token)).toEqual(principal);
+    keys.splice(0, 1, await newKey());
+    await expect(verify(token)).rejects.toBeInstanceOf(InvalidAccessToken);
+  });
+
+  it('refuses a remembered token once it is past exp plus the skew', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const keyring = await keyringOf(await newKey());
+    const verify = cachedAccessTokenVerifier(keyring, settings);
+    const token = await issueAccessToken(keyring, settings, principal, { id: 'grant-6', issuedAt: new Date() });
+    expect(await verify(token)).toEqual(principal);
+    vi.setSystemTime(Date.now() + (900 + 20) * 1000);
+    expect(await verify(token)).toEqual(principal);
+    vi.setSystemTime(Date.now() + 15 * 1000);
+    await expect(verify(token)).rejects.toBeInstanceOf(InvalidAccessToken);
+  });
+
+  it('checks every other text in full, however close to a remembered token', async () => {
+    const key = await newKey();
+    const keyring = await keyringOf(key);
+    const verify = cachedAccessTokenVerifier(keyring, settings);
+    const genuine = await issueAccessToken(keyring, settings, principal, { id: 'grant-7', issuedAt: new Date() });
+    expect(await verify(genuine)).toEqual(principal);
+    const claims = { sub: principal.userId, tid: principal.tenantId, role: principal.role, sid: principal.sessionId, typ: 'access', iss: 'rampart', aud: 'rampart-api' };
+    for (const [name, token] of await forgedTokens(key, claims, genuine)) {
+      await expect(verify(token), name).rejects.toBeInstanceOf(InvalidAccessToken);
+    }
+  });
+
+  it('forgets the oldest token when full, and still verifies it afresh', async () => {
+    const keyring = await keyringOf(await newKey());
+    const verify = cachedAccessTokenVerifier(keyring, settings, 2);
+    const tokens = await Promise.all(['a', 'b', 'c'].map((id) => issueAccessToken(keyring, settings, principal, { id, issuedAt: new Date() })));
+    for (const token of tokens) expect(await verify(token)).toEqual(principal);
+    expect(await verify(tokens[0]!)).toEqual(principal);
   });
 });

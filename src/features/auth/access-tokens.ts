@@ -50,6 +50,46 @@ export function issueAccessToken(keyring: Keyring, settings: TokenSettings, prin
 
 /** Checks signature (EdDSA only, our keys only), typ, iss, aud and exp. Revocation is the caller's step. */
 export async function verifyAccessToken(keyring: Keyring, settings: TokenSettings, token: string): Promise<Principal> {
+  return (await verifySignedToken(keyring, settings, token)).principal;
+}
+
+export type AccessTokenVerifier = (token: string) => Promise<Principal>;
+
+// Enough for every token active on a busy instance within its 15 minutes; each entry is a
+// few hundred bytes.
+const VERIFIED_TOKENS_MAX = 20_000;
+
+/**
+ * `verifyAccessToken` that remembers tokens it has verified, by their exact text: a client
+ * sends the same token for its whole 15 minutes, and the Ed25519 check dominated the cost of
+ * a protected request. A remembered token is still refused once it expires (same skew) or
+ * once its key has left the keyring; any other text (a tampered copy) is a miss and is
+ * checked in full. Revocation is the caller's step, on every request, as before.
+ */
+export function cachedAccessTokenVerifier(keyring: Keyring, settings: TokenSettings, maxEntries = VERIFIED_TOKENS_MAX): AccessTokenVerifier {
+  const verified = new Map<string, VerifiedToken>();
+  return async (token) => {
+    const known = verified.get(token);
+    if (known) {
+      if (Date.now() < known.usableUntilMs && (await keyring.find(known.kid))) return known.principal;
+      verified.delete(token);
+    }
+    const fresh = await verifySignedToken(keyring, settings, token);
+    // Oldest first out: a Map iterates in insertion order.
+    if (verified.size >= maxEntries) verified.delete(verified.keys().next().value!);
+    verified.set(token, fresh);
+    return fresh.principal;
+  };
+}
+
+interface VerifiedToken {
+  principal: Principal;
+  kid: string;
+  /** exp plus the clock skew jwtVerify allows, in ms. */
+  usableUntilMs: number;
+}
+
+async function verifySignedToken(keyring: Keyring, settings: TokenSettings, token: string): Promise<VerifiedToken> {
   const keyFor = async (header: JWTHeaderParameters, _token: FlattenedJWSInput) => {
     // A key named by the token itself would let the token vouch for itself.
     if ('jwk' in header || 'jku' in header || 'x5u' in header || 'x5c' in header) throw new InvalidAccessToken('token names its own key');
@@ -59,7 +99,7 @@ export async function verifyAccessToken(keyring: Keyring, settings: TokenSetting
     return key.publicKey;
   };
   try {
-    const { payload } = await jwtVerify(token, keyFor, {
+    const { payload, protectedHeader } = await jwtVerify(token, keyFor, {
       algorithms: [SIGNING_ALG],
       issuer: settings.issuer,
       audience: settings.audience,
@@ -71,7 +111,11 @@ export async function verifyAccessToken(keyring: Keyring, settings: TokenSetting
     if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || typeof role !== 'string' || !ROLES.includes(role)) {
       throw new InvalidAccessToken('missing claims');
     }
-    return { userId: sub, tenantId: tid, sessionId: sid, role: role as Role };
+    return {
+      principal: { userId: sub, tenantId: tid, sessionId: sid, role: role as Role },
+      kid: protectedHeader.kid!,
+      usableUntilMs: (payload.exp! + CLOCK_SKEW_S) * 1000,
+    };
   } catch (error) {
     if (error instanceof InvalidAccessToken) throw error;
     if (error instanceof joseErrors.JOSEError) throw new InvalidAccessToken(error.code);

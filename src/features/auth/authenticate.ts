@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { HttpProblem } from '../../platform/http/problem.js';
-import { InvalidAccessToken, verifyAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
+import { cachedAccessTokenVerifier, InvalidAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
 import type { ApiKeyAuthenticator } from './api-key-auth.js';
 import type { SessionRevocations } from './session-revocations.js';
 import type { Keyring } from './signing-keys.js';
@@ -46,10 +46,11 @@ export const authenticate = fp(
     app.decorateRequest('principal', null);
     app.decorateRequest('apiKey', null);
     const apiKeys = options.apiKeys;
+    const verifyAccessToken = cachedAccessTokenVerifier(options.keyring, options.tokens);
     // Only Rampart's own tokens ride in the cookie, and every cookie-authenticated write passes the CSRF check.
     async function cookiePrincipal(request: FastifyRequest, reply: FastifyReply, token: string, browser: BrowserSessionSettings): Promise<Principal> {
       if (token.length > MAX_TOKEN_LENGTH) throw invalidToken(reply, false);
-      const principal = await verifyAccessToken(options.keyring, options.tokens, token).catch((error: unknown) => {
+      const principal = await verifyAccessToken(token).catch((error: unknown) => {
         if (error instanceof InvalidAccessToken) throw invalidToken(reply, false);
         throw error;
       });
@@ -73,7 +74,7 @@ export const authenticate = fp(
       let principal: Principal;
       try {
         const token = match[1]!;
-        principal = options.oidc?.claimsToBeExternal(token) ? await options.oidc.verify(token) : await verifyAccessToken(options.keyring, options.tokens, token);
+        principal = options.oidc?.claimsToBeExternal(token) ? await options.oidc.verify(token) : await verifyAccessToken(token);
       } catch (error) {
         if (error instanceof IdentityProviderUnavailable) {
           request.log.warn({ err: error.cause }, 'identity provider unavailable');

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Role } from '../../platform/db/tables.js';
 import type { Logger } from '../../platform/log/logger.js';
@@ -49,7 +50,7 @@ export interface Identity {
 
 export type IdentityConfig = Pick<
   Config,
-  'appSecret' | 'authIssuer' | 'authAudience' | 'authAccessTokenTtlS' | 'authRefreshTokenTtlS' | 'authRefreshReuseIntervalS' | 'authArgon2MemoryKib' | 'authArgon2TimeCost' | 'authArgon2Parallelism' | 'env' | 'apiKeyRotationOverlapS' | 'smtpUrl' | 'mailFrom' | 'publicBaseUrl' | 'dataDir'
+  'appSecret' | 'authIssuer' | 'authAudience' | 'authAccessTokenTtlS' | 'authRefreshTokenTtlS' | 'authRefreshReuseIntervalS' | 'authArgon2MemoryKib' | 'authArgon2TimeCost' | 'authArgon2Parallelism' | 'authHashConcurrency' | 'env' | 'apiKeyRotationOverlapS' | 'smtpUrl' | 'mailFrom' | 'publicBaseUrl' | 'dataDir'
   | 'authThrottleDelayAfter' | 'authLockoutAfter' | 'authLockoutS' | 'authThrottleIpFactor' | 'corsOrigins'
 >;
 
@@ -92,7 +93,12 @@ export async function createIdentity(config: IdentityConfig & AccessControlConfi
     }).catch((error: unknown) => {
       throw explainMissingTables(error);
     }),
-    createPasswordHasher({ memoryKib: config.authArgon2MemoryKib, timeCost: config.authArgon2TimeCost, parallelism: config.authArgon2Parallelism }),
+    createPasswordHasher({
+      memoryKib: config.authArgon2MemoryKib,
+      timeCost: config.authArgon2TimeCost,
+      parallelism: config.authArgon2Parallelism,
+      concurrency: config.authHashConcurrency ?? Math.max(1, availableParallelism() - 1),
+    }),
   ]);
   return {
     db,

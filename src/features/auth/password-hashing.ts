@@ -5,6 +5,8 @@ export interface Argon2Params {
   memoryKib: number;
   timeCost: number;
   parallelism: number;
+  /** Hashes computed at once; further ones wait their turn (AUTH_HASH_CONCURRENCY). */
+  concurrency: number;
 }
 
 export interface PasswordHasher {
@@ -19,27 +21,53 @@ const BCRYPT = /^\$2[aby]\$\d{2}\$/;
 const ARGON2ID_PARAMS = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/;
 
 // argon2 runs on the libuv thread pool and bcryptjs's async API yields between rounds, so
-// a login storm does not block the event loop. Keep UV_THREADPOOL_SIZE ≥ cores.
+// a login storm does not block the event loop. It can still starve it of CPU: with as many
+// hashes as cores running, every other request waits for a core. Hence the gate: by default
+// one core stays free for the event loop (measured in bench/auth.mjs's login storm).
 export async function createPasswordHasher(params: Argon2Params): Promise<PasswordHasher> {
   const options = { algorithm: Algorithm.Argon2id, memoryCost: params.memoryKib, timeCost: params.timeCost, parallelism: params.parallelism };
-  const hashPassword = (password: string) => hash(password, options);
+  const gate = concurrencyGate(params.concurrency);
+  const hashPassword = (password: string) => gate(() => hash(password, options));
+  const verifyArgon2 = (storedHash: string, password: string) => gate(() => verify(storedHash, password)).catch(() => false);
   // A real hash at the current cost: verifying against it costs what a real login costs.
   const dummy = await hashPassword('rampart: no such account');
 
   return {
     hash: hashPassword,
     async verify(storedHash, password) {
-      if (BCRYPT.test(storedHash)) return { ok: await bcrypt.compare(password, storedHash), rehash: true };
+      if (BCRYPT.test(storedHash)) return { ok: await gate(() => bcrypt.compare(password, storedHash)), rehash: true };
       const current = ARGON2ID_PARAMS.exec(storedHash);
       if (!current) return { ok: false, rehash: false };
-      const ok = await verify(storedHash, password).catch(() => false);
+      const ok = await verifyArgon2(storedHash, password);
       const [, m, t, p] = current.map(Number);
       const weaker = m! < params.memoryKib || t! < params.timeCost || p !== params.parallelism;
       return { ok, rehash: ok && weaker };
     },
     async verifyNothing(password) {
-      await verify(dummy, password).catch(() => false);
+      await verifyArgon2(dummy, password);
       return false;
     },
+  };
+}
+
+/** Runs at most `limit` tasks at once, the others in arrival order. */
+export function concurrencyGate(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  if (!(Number.isInteger(limit) && limit >= 1)) throw new Error(`concurrency must be a whole number ≥ 1, got ${limit}`);
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  };
+  return async (task) => {
+    if (running < limit) running++;
+    // A released slot passes straight to the next waiter, so `running` never overshoots.
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      release();
+    }
   };
 }
