@@ -3,7 +3,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter } from 'prom-client';
 import { configSchema, type Config } from './config/schema.js';
 import { unsafeSettings } from './config/production-guard.js';
 import { authRoutes, createIdentity, exposeAuthentication } from './features/auth/index.js';
@@ -211,12 +210,12 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
 
 /** The limiter's hooks at the root of the app, so every route registered after them is limited. */
 function rateLimitPlugin(config: Config, metrics: Metrics, redis: RedisConnection | undefined): FastifyPluginAsync {
-  const decisions = new Counter({ name: 'rate_limit_decisions_total', help: 'Rate-limit decisions by tier and outcome.', labelNames: ['tier', 'outcome'], registers: [metrics.registry] });
+  const countDecision = metrics.tally('rate_limit_decisions_total', 'Rate-limit decisions by tier and outcome.', ['tier', 'outcome']);
   const limiter = createLimiter({
     store: redis ? createRedisStore({ client: redis.client, prefix: config.redisKeyPrefix }) : createMemoryStore(),
     tiers: rateLimitTiers(config),
     timeoutMs: config.rateLimitTimeoutMs,
-    onDecision: (tier, outcome) => decisions.inc({ tier, outcome }),
+    onDecision: countDecision,
   });
   return fp(async (app) => {
     await app.register(rateLimitHooks, {

@@ -9,6 +9,12 @@ export interface HttpMetrics {
 export interface Metrics {
   registry: Registry;
   http: HttpMetrics;
+  /**
+   * A counter for hot paths: `count('a', 'b')` adds one to a plain number, and the totals
+   * reach prom-client only at scrape time (its label hashing on every increment costs more
+   * than the work being counted).
+   */
+  tally(name: string, help: string, labelNames: readonly string[]): (...labelValues: string[]) => void;
   /** Registers a gauge whose value is read at scrape time. */
   gauge(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, value: number) => void) => void | Promise<void>): void;
 }
@@ -28,6 +34,25 @@ export function createMetrics(): Metrics {
   return {
     registry,
     http,
+    tally(name, help, labelNames) {
+      const totals = new Map<string, { labels: Record<string, string>; value: number }>();
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const { labels, value } of totals.values()) this.inc(labels, value);
+        },
+      });
+      return (...values) => {
+        const key = values.join('\u0000');
+        const total = totals.get(key);
+        if (total) total.value++;
+        else totals.set(key, { labels: Object.fromEntries(labelNames.map((label, i) => [label, values[i] ?? ''])), value: 1 });
+      };
+    },
     gauge(name, help, labelNames, collect) {
       new Gauge({
         name,

@@ -1,4 +1,4 @@
-import type { Decision, RateLimitStore } from './store.js';
+import type { Decision, Hit, RateLimitStore } from './store.js';
 
 export type FailMode = 'open' | 'closed';
 
@@ -28,10 +28,13 @@ export interface LimiterOptions {
 export interface Limiter {
   /** Counts one hit of `identity` against `tier`; never rejects. */
   check(tier: string, identity: string): Promise<Verdict>;
+  /**
+   * Counts one request against several tiers in one store call: recorded in all of them
+   * when each has room, in none otherwise. Verdicts in the order given; never rejects.
+   */
+  checkAll(checks: ReadonlyArray<{ tier: string; identity: string }>): Promise<Verdict[]>;
   tier(name: string): Tier | undefined;
 }
-
-const TIMED_OUT = Symbol('timed out');
 
 export function createLimiter(options: LimiterOptions): Limiter {
   for (const tier of Object.values(options.tiers)) {
@@ -39,35 +42,42 @@ export function createLimiter(options: LimiterOptions): Limiter {
   }
   const { store, timeoutMs, onDecision } = options;
 
-  const decide = async (tier: Tier, identity: string): Promise<Decision | typeof TIMED_OUT> => {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
-    });
-    try {
-      return await Promise.race([store.hit(`${tier.name}:${identity}`, tier.limit, tier.windowMs), deadline]);
-    } finally {
-      clearTimeout(timer);
+  // Runs on every request: plain loops and one promise, no Promise.race.
+  const checkAll: Limiter['checkAll'] = (checks) => {
+    const tiers: Tier[] = [];
+    const hits: Hit[] = [];
+    for (const { tier: name, identity } of checks) {
+      const tier = options.tiers[name];
+      if (!tier) throw new Error(`unknown rate-limit tier ${name}`);
+      tiers.push(tier);
+      hits.push({ key: `${tier.name}:${identity}`, limit: tier.limit, windowMs: tier.windowMs });
     }
+    return new Promise<Verdict[]>((resolve) => {
+      let settled = false;
+      const settle = (decisions: Decision[] | undefined) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        // A hit that times out may still land in the store later; it then counts against the
+        // client, which errs on the safe side.
+        const verdicts: Verdict[] = tiers.map((tier, i) => {
+          const decision = decisions?.[i];
+          if (!decision) return { outcome: tier.failMode === 'open' ? 'failed_open' : 'failed_closed', tier };
+          return { outcome: decision.allowed ? 'allowed' : 'limited', tier, decision };
+        });
+        if (onDecision) for (const verdict of verdicts) onDecision(verdict.tier.name, verdict.outcome);
+        resolve(verdicts);
+      };
+      const timer = setTimeout(settle, timeoutMs, undefined);
+      store.hitAll(hits).then(settle, () => settle(undefined));
+    });
   };
 
   return {
     tier: (name) => options.tiers[name],
-    async check(name, identity) {
-      const tier = options.tiers[name];
-      if (!tier) throw new Error(`unknown rate-limit tier ${name}`);
-      let verdict: Verdict;
-      try {
-        const decision = await decide(tier, identity);
-        if (decision === TIMED_OUT) throw new Error('rate-limit store timed out');
-        verdict = { outcome: decision.allowed ? 'allowed' : 'limited', tier, decision };
-      } catch {
-        // A hit that times out may still land in the store later; it then counts against the
-        // client, which errs on the safe side.
-        verdict = { outcome: tier.failMode === 'open' ? 'failed_open' : 'failed_closed', tier };
-      }
-      onDecision?.(tier.name, verdict.outcome);
-      return verdict;
+    checkAll,
+    async check(tier, identity) {
+      return (await checkAll([{ tier, identity }]))[0]!;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { RateLimitStore } from './store.js';
+import type { Decision, Hit, RateLimitStore } from './store.js';
 
 export interface MemoryStoreOptions {
   /** Most keys kept; past it idle keys are swept, then the least recently used go. */
@@ -27,36 +27,50 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): RateLimitSt
     }
   };
 
-  return {
-    async hit(key, limit, windowMs) {
-      const at = now();
-      let log = logs.get(key);
-      if (log) {
-        logs.delete(key);
-      } else {
-        if (logs.size >= maxKeys) sweepIdle(at);
-        if (logs.size >= maxKeys) logs.delete(logs.keys().next().value!);
-        log = { stamps: [], windowMs };
-      }
-      logs.set(key, log);
-      log.windowMs = windowMs;
+  // The key's log with every hit older than the window dropped.
+  const currentLog = (key: string, windowMs: number, at: number): Log => {
+    let log = logs.get(key);
+    if (log) {
+      logs.delete(key);
+    } else {
+      if (logs.size >= maxKeys) sweepIdle(at);
+      if (logs.size >= maxKeys) logs.delete(logs.keys().next().value!);
+      log = { stamps: [], windowMs };
+    }
+    logs.set(key, log);
+    log.windowMs = windowMs;
+    const stamps = log.stamps;
+    let expired = 0;
+    while (expired < stamps.length && at - stamps[expired]! >= windowMs) expired++;
+    if (expired > 0) stamps.splice(0, expired);
+    return log;
+  };
 
-      const stamps = log.stamps;
-      let expired = 0;
-      while (expired < stamps.length && at - stamps[expired]! >= windowMs) expired++;
-      if (expired > 0) stamps.splice(0, expired);
-
-      const allowed = stamps.length < limit;
-      if (allowed) stamps.push(at);
+  const hitAll = (hits: readonly Hit[]): Decision[] => {
+    const at = now();
+    const found = hits.map((hit) => ({ hit, stamps: currentLog(hit.key, hit.windowMs, at).stamps }));
+    const room = found.map(({ hit, stamps }) => stamps.length < hit.limit);
+    const record = room.every(Boolean);
+    return found.map(({ hit, stamps }, i) => {
+      if (record) stamps.push(at);
       // When refused, room appears when the hit at index (count - limit) leaves; that is the
       // oldest unless the limit was lowered while the log was full.
-      const freeing = allowed ? stamps[0]! : stamps[stamps.length - limit]!;
+      const freeing = room[i] ? (stamps[0] ?? at) : stamps[stamps.length - hit.limit]!;
       return {
-        allowed,
-        limit,
-        remaining: Math.max(0, limit - stamps.length),
-        resetMs: Math.max(0, Math.ceil(freeing + windowMs - at)),
+        allowed: room[i]!,
+        limit: hit.limit,
+        remaining: Math.max(0, hit.limit - stamps.length),
+        resetMs: Math.max(0, Math.ceil(freeing + hit.windowMs - at)),
       };
+    });
+  };
+
+  return {
+    async hitAll(hits) {
+      return hitAll(hits);
+    },
+    async hit(key, limit, windowMs) {
+      return hitAll([{ key, limit, windowMs }])[0]!;
     },
     async close() {
       logs.clear();

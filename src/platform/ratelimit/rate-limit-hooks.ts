@@ -59,34 +59,44 @@ export const rateLimitHooks = fp(
 
     app.decorateRequest('rateLimitDecision', null);
 
-    // Applies one verdict; returns the reply when the request was refused.
-    const apply = (request: FastifyRequest, reply: FastifyReply, verdict: Verdict): FastifyReply | undefined => {
-      const { decision } = verdict;
-      if (!decision) {
-        if (verdict.outcome === 'failed_open') return undefined;
-        reply.header('retry-after', unavailableRetryAfter);
-        return refuse(reply, 503, 'rate-limit-unavailable', 'Service Unavailable', `Rate limits cannot be checked right now; retry after ${unavailableRetryAfter} seconds.`);
+    // Refuses the request when a verdict says so (the first such tier answers); otherwise the
+    // most restrictive decision so far becomes the RateLimit-* headers, set once.
+    const apply = (request: FastifyRequest, reply: FastifyReply, verdicts: readonly Verdict[]): FastifyReply | undefined => {
+      let headline = request.rateLimitDecision;
+      for (const verdict of verdicts) {
+        const { decision } = verdict;
+        if (!decision) {
+          if (verdict.outcome === 'failed_open') continue;
+          reply.header('retry-after', unavailableRetryAfter);
+          return refuse(reply, 503, 'rate-limit-unavailable', 'Service Unavailable', `Rate limits cannot be checked right now; retry after ${unavailableRetryAfter} seconds.`);
+        }
+        if (!decision.allowed) {
+          request.rateLimitDecision = decision;
+          setHeaders(reply, decision);
+          const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000));
+          reply.header('retry-after', String(retryAfter));
+          return refuse(reply, 429, 'rate-limited', 'Too Many Requests', `Rate limit of ${decision.limit} requests reached; retry after ${retryAfter} seconds.`);
+        }
+        if (!headline || moreRestrictive(decision, headline)) headline = decision;
       }
-      const current = request.rateLimitDecision;
-      if (!decision.allowed || !current || moreRestrictive(decision, current)) {
-        request.rateLimitDecision = decision;
-        setHeaders(reply, decision);
+      if (headline && headline !== request.rateLimitDecision) {
+        request.rateLimitDecision = headline;
+        setHeaders(reply, headline);
       }
-      if (decision.allowed) return undefined;
-      const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000));
-      reply.header('retry-after', String(retryAfter));
-      return refuse(reply, 429, 'rate-limited', 'Too Many Requests', `Rate limit of ${decision.limit} requests reached; retry after ${retryAfter} seconds.`);
+      return undefined;
     };
 
-    const enforce = async (request: FastifyRequest, reply: FastifyReply, tier: string, identity: string) => {
-      if (!limiter.tier(tier)) return undefined;
-      return apply(request, reply, await limiter.check(tier, identity));
+    // One request against several tiers, decided together: none is charged unless all have room.
+    const enforce = async (request: FastifyRequest, reply: FastifyReply, checks: Array<{ tier: string; identity: string }>) => {
+      const active = checks.filter(({ tier }) => limiter.tier(tier));
+      if (active.length === 0) return undefined;
+      return apply(request, reply, await limiter.checkAll(active));
     };
 
     app.addHook('onRequest', async (request, reply) => {
       if (exempt(request)) return;
       const ip = `ip:${request.ip}`;
-      const refused = (await enforce(request, reply, 'global', ip)) ?? (isApiPath(request.url) ? undefined : await enforce(request, reply, 'general', ip));
+      const refused = await enforce(request, reply, isApiPath(request.url) ? [{ tier: 'global', identity: ip }] : [{ tier: 'global', identity: ip }, { tier: 'general', identity: ip }]);
       if (refused) return refused;
     });
 
@@ -96,14 +106,13 @@ export const rateLimitHooks = fp(
       const route = request.routeOptions.config.rateLimit;
       if (route?.tier === 'auth') {
         // One budget per request class: auth routes count here, not against the api tier.
-        const refused = await enforce(request, reply, 'auth', ip);
-        if (refused) return refused;
         // Runs before body validation: whatever the route hands back may not be a string.
         const account: unknown = route.account?.(request);
-        if (typeof account === 'string' && account.trim() !== '') return enforce(request, reply, 'auth', `account:${hashAccount(account)}`);
-        return;
+        const checks = [{ tier: 'auth', identity: ip }];
+        if (typeof account === 'string' && account.trim() !== '') checks.push({ tier: 'auth', identity: `account:${hashAccount(account)}` });
+        return enforce(request, reply, checks);
       }
-      if (isApiPath(request.url)) return enforce(request, reply, 'api', principalKey(request) ?? ip);
+      if (isApiPath(request.url)) return enforce(request, reply, [{ tier: 'api', identity: principalKey(request) ?? ip }]);
     });
   },
   { name: 'rampart-rate-limits' },

@@ -134,4 +134,35 @@ describe.each(stores)('sliding-window log in the $name store', (target) => {
     expect(refused.resetMs).toBeGreaterThan(1_400);
     expect(refused.resetMs).toBeLessThanOrEqual(2_000);
   });
+
+  it('charges a request to every limit when all have room, and to none when one is full', async (ctx) => {
+    ctx.skip(!target.available, 'skipped: no Redis');
+    const store = target.fresh();
+    const request = () => store.hitAll([{ key: 'global:ip:1', limit: 5, windowMs: 60_000 }, { key: 'general:ip:1', limit: 2, windowMs: 60_000 }]);
+    const first = await request();
+    expect(first.map((d) => [d.allowed, d.remaining])).toEqual([[true, 4], [true, 1]]);
+    await request();
+    const refused = await request();
+    expect(refused.map((d) => d.allowed), 'general is full').toEqual([true, false]);
+    expect(refused[0]!.remaining, 'the refused request did not use the global budget').toBe(3);
+    expect(refused[1]!.resetMs).toBeGreaterThan(59_000);
+    const [global] = await store.hitAll([{ key: 'global:ip:1', limit: 5, windowMs: 60_000 }]);
+    expect(global!.remaining).toBe(2);
+  });
+
+  it('decides concurrent multi-limit requests exactly, each limit counting down in arrival order', async (ctx) => {
+    ctx.skip(!target.available, 'skipped: no Redis');
+    const store = target.fresh();
+    const requests = Array.from({ length: 30 }, (_, i) => store.hitAll([
+      { key: `global:ip:${i % 2}`, limit: 100, windowMs: 60_000 },
+      { key: `general:ip:${i % 2}`, limit: 10, windowMs: 60_000 },
+    ]));
+    const decisions = await Promise.all(requests);
+    for (const ip of [0, 1]) {
+      const mine = decisions.filter((_, i) => i % 2 === ip);
+      expect(mine.map(([, general]) => general!.allowed)).toEqual([...Array(10).fill(true), ...Array(5).fill(false)]);
+      expect(mine.slice(0, 10).map(([global]) => global!.remaining)).toEqual(Array.from({ length: 10 }, (_, i) => 99 - i));
+      expect(mine.slice(10).every(([global]) => global!.remaining === 90)).toBe(true);
+    }
+  });
 });

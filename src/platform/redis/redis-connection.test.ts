@@ -134,5 +134,23 @@ describe('createRedisConnection', () => {
       expect(perNode).toHaveLength(3);
       expect(perNode.every((n) => n > 0)).toBe(true);
     });
+
+    it('decides one client\'s tiers together in its slot, and limits of different identities on their own', async () => {
+      const connection = connect({ clusterNodes: cluster.nodes.slice(0, 1), ...timeouts });
+      expect(await connection.ready(10_000)).toBe(true);
+      const store = createRedisStore({ client: connection.client, prefix: 'cluster-tiers:' });
+      const request = (ip: string) => store.hitAll([{ key: `global:ip:${ip}`, limit: 50, windowMs: 60_000 }, { key: `general:ip:${ip}`, limit: 5, windowMs: 60_000 }]);
+      const ips = Array.from({ length: 12 }, (_, i) => `192.0.2.${i}`);
+      const decisions = await Promise.all(ips.flatMap((ip) => Array.from({ length: 8 }, () => request(ip).then(([global, general]) => ({ ip, global: global!, general: general! })))));
+      for (const ip of ips) {
+        const mine = decisions.filter((d) => d.ip === ip);
+        expect(mine.filter((d) => d.general.allowed)).toHaveLength(5);
+        // Refused requests were charged to neither tier.
+        expect(Math.min(...mine.map((d) => d.global.remaining))).toBe(45);
+      }
+      const auth = await store.hitAll([{ key: 'auth:ip:192.0.2.99', limit: 1, windowMs: 60_000 }, { key: 'auth:account:abc', limit: 1, windowMs: 60_000 }]);
+      expect(auth.map((d) => d.allowed)).toEqual([true, true]);
+      expect((await store.hit('auth:account:abc', 1, 60_000)).allowed).toBe(false);
+    });
   });
 });
