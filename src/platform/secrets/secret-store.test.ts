@@ -50,7 +50,8 @@ describe('secret store', () => {
   it('keeps the last good values of a provider that fails at refresh, and recovers', async () => {
     const ssm = provider('ssm', { APP_SECRET: 'kept' });
     const failures: string[] = [];
-    const store = createSecretStore([ssm], (name, reason) => failures.push(`${name}:${reason}`));
+    const store = createSecretStore([ssm]);
+    store.onRefreshFailure((name, reason) => failures.push(`${name}:${reason}`));
     await store.load();
     ssm.failWith = Object.assign(new Error('down'), { code: 'ECONNREFUSED' });
     ssm.values = { APP_SECRET: 'new' };

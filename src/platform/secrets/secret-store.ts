@@ -40,6 +40,8 @@ export interface SecretStore {
   providers(): readonly SecretProvider[];
   /** Called after a refresh that changed values, with the changed keys. */
   onChange(listener: (keys: string[]) => void | Promise<void>): void;
+  /** Called for each provider that failed during a refresh (its values were kept). */
+  onRefreshFailure(listener: (provider: string, reason: string) => void): void;
   /** Refreshes every `intervalMs` until `stop`. */
   startRefreshing(intervalMs: number): void;
   stop(): void;
@@ -59,7 +61,8 @@ export function failureReason(error: unknown): string {
  * so `env,ssm` lets an operator override one parameter from the environment. Values are
  * cached; nothing reads a provider per request.
  */
-export function createSecretStore(chain: readonly SecretProvider[], onRefreshError?: (provider: string, reason: string) => void): SecretStore {
+export function createSecretStore(chain: readonly SecretProvider[]): SecretStore {
+  const failureListeners: Array<(provider: string, reason: string) => void> = [];
   const lastGood = new Map<string, Map<string, SecretEntry>>();
   const statuses = new Map<string, ProviderStatus>(chain.map((p) => [p.name, { name: p.name, ok: false }]));
   let merged = new Map<string, ResolvedSecret>();
@@ -95,7 +98,7 @@ export function createSecretStore(chain: readonly SecretProvider[], onRefreshErr
   const refresh = () => {
     running ??= (async () => {
       const { failures, changed } = await readAll();
-      for (const f of failures) onRefreshError?.(f.provider, f.reason);
+      for (const f of failures) for (const listener of failureListeners) listener(f.provider, f.reason);
       if (changed.length > 0) {
         for (const listener of listeners) {
           try {
@@ -124,6 +127,7 @@ export function createSecretStore(chain: readonly SecretProvider[], onRefreshErr
     statuses: () => chain.map((p) => statuses.get(p.name)!),
     providers: () => chain,
     onChange: (listener) => void listeners.push(listener),
+    onRefreshFailure: (listener) => void failureListeners.push(listener),
     startRefreshing(intervalMs) {
       clearInterval(timer);
       timer = setInterval(() => void refresh(), intervalMs);
