@@ -54,7 +54,7 @@ describe('secrets from SSM Parameter Store (real SDK against a local AWS JSON en
     expect(aws.calls['AmazonSSM.GetParametersByPath']).toBeGreaterThanOrEqual(10);
     const ready = await readiness(rampart);
     expect(ready.status).toBe(200);
-    expect(ready.body.secrets.providers.map((p) => [p.name, p.status])).toEqual([['env', 'ok'], ['ssm', 'ok']]);
+    expect(ready.body.secrets.providers.map((p) => [p.name, p.status])).toEqual([['env', 'ok'], ['ssm', 'ok'], ['generated', 'ok']]);
 
     const audit = await runCli(['secrets', 'audit', '--json'], { ...env(), RAMPART_DATA_DIR: undefined });
     const report = JSON.parse(audit.stdout) as { secrets: Array<{ name: string; source: string; version: string }> };
