@@ -100,6 +100,22 @@ describe('secrets from SSM Parameter Store (real SDK against a local AWS JSON en
     expect(JSON.stringify(recovered.body)).not.toContain(values.appSecret);
   });
 
+  it('audit flags a secret older than its policy and exits 1, printing versions and ages only', async () => {
+    aws.putParameter(`${PATH}zz/database_password`, 'an-old-database-password', 'SecureString', new Date(Date.now() - 120 * 86_400_000));
+    const audit = await runCli(['secrets', 'audit', '--json'], env());
+    expect(audit.code).toBe(1);
+    const report = JSON.parse(audit.stdout) as { overdue: string[]; secrets: Array<{ name: string; source: string; age_days: number; policy_days: number; overdue: boolean }> };
+    expect(report.overdue).toEqual(['DATABASE_PASSWORD']);
+    expect(report.secrets.find((s) => s.name === 'DATABASE_PASSWORD')).toMatchObject({ source: 'ssm', age_days: 120, policy_days: 90, overdue: true });
+    expect(report.secrets.find((s) => s.name === 'APP_SECRET')).toMatchObject({ source: 'ssm', overdue: false });
+    const relaxed = await runCli(['secrets', 'audit'], env({ SECRET_MAX_AGE_DATABASE_PASSWORD_DAYS: '365' }));
+    expect(relaxed.code).toBe(0);
+    expect(relaxed.stdout).toMatch(/^DATABASE_PASSWORD\s+ssm\s+1\s+\S+\s+120 d\s+365 d\s+ok$/m);
+    for (const output of [audit.stdout, audit.stderr, relaxed.stdout, relaxed.stderr]) {
+      for (const value of ['an-old-database-password', values.appSecret, values.pepper, values.fieldKeys.split(':')[1]!]) expect(output).not.toContain(value);
+    }
+  });
+
   it('refuses to start in production when SSM is down, naming the provider', async () => {
     aws.setDown(true);
     const { code, stderr } = await runCli(['serve'], { ...aws.env, RAMPART_ENV: 'production', SECRETS_PROVIDERS: 'ssm', SECRETS_LOAD_ATTEMPTS: '2' });

@@ -12,7 +12,8 @@ export interface FakeAws {
   url: string;
   /** Env for a process whose AWS SDK should talk to this server. */
   env: Record<string, string>;
-  putParameter(name: string, value: string, type?: 'String' | 'SecureString'): void;
+  /** `modified` backdates the parameter (for age audits). */
+  putParameter(name: string, value: string, type?: 'String' | 'SecureString', modified?: Date): void;
   /** A new AWSCURRENT version of a secret (the old one becomes AWSPREVIOUS). */
   putSecret(id: string, value: string | Record<string, string>): void;
   parameter(name: string): { value: string; version: number } | undefined;
@@ -43,9 +44,9 @@ export async function startFakeAws(options: { pageSize?: number } = {}): Promise
     env: {},
     pageSize: options.pageSize ?? 10,
     calls,
-    putParameter(name, value, type = 'SecureString') {
+    putParameter(name, value, type = 'SecureString', modified = new Date()) {
       const previous = parameters.get(name);
-      parameters.set(name, { value, type, version: (previous?.version ?? 0) + 1, modified: new Date() });
+      parameters.set(name, { value, type, version: (previous?.version ?? 0) + 1, modified });
     },
     putSecret(id, value) {
       const text = typeof value === 'string' ? value : JSON.stringify(value);
