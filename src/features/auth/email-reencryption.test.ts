@@ -55,6 +55,10 @@ describe.each(databaseTargets())('encrypted email addresses on $name', (factory)
     expect(new Set(Object.values(await kids()))).toEqual(new Set(['k2']));
     expect(await db.selectFrom('users').select('id').where('email', 'is not', null).execute()).toEqual([]);
     expect(await reencryptEmails(db, emails)).toBe(0);
+    // A leader that has not refreshed yet (it knows only k1) leaves rows under k2 alone, and does not fail.
+    const stale = createEmailProtection(createFieldKeyring(old), APP_SECRET);
+    expect(await reencryptEmails(db, stale)).toBe(0);
+    expect(new Set(Object.values(await kids()))).toEqual(new Set(['k2']));
     // The old key can go now: everything opens with k2 alone.
     keyring.replace(`${entry('k3')},${currentEntry(keyring, 'k2')}`);
     expect((await findUserByEmail(db, emails, 'legacy@example.com'))?.email).toBe('Legacy@Example.com');

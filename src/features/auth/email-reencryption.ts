@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { fieldKeyId } from '../../platform/crypto/field-encryption.js';
 import type { FieldKeyring } from '../../platform/crypto/field-keyring.js';
 import type { ScheduledJob } from '../../platform/leader/scheduler.js';
 import { createEmailProtection, type EmailProtection } from './email-protection.js';
@@ -32,7 +33,11 @@ export async function reencryptEmails(db: Db, emails: EmailProtection, maxBatche
       .limit(BATCH)
       .execute();
     if (rows.length === 0) break;
+    let movedThisBatch = 0;
+    const known = new Set(emails.keyring.kids());
     for (const row of rows) {
+      // A kid this instance does not know yet was written by one that refreshed first: not ours to move.
+      if (row.email_encrypted !== null && !known.has(fieldKeyId(row.email_encrypted) ?? '')) continue;
       const address = emails.open(row);
       // Only if nobody changed the row since it was read; a lost race is picked up next batch.
       const result = await db
@@ -42,9 +47,10 @@ export async function reencryptEmails(db: Db, emails: EmailProtection, maxBatche
         .where(sql<boolean>`email is not distinct from ${row.email}`)
         .where(sql<boolean>`email_encrypted is not distinct from ${row.email_encrypted}`)
         .executeTakeFirst();
-      moved += Number(result.numUpdatedRows);
+      movedThisBatch += Number(result.numUpdatedRows);
     }
-    if (rows.length < BATCH) break;
+    moved += movedThisBatch;
+    if (rows.length < BATCH || movedThisBatch === 0) break;
   }
   return moved;
 }
