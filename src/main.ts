@@ -142,6 +142,10 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     registerDatabaseMetrics(metrics, database);
+    // Names and times only; a failing provider shows as a growing age.
+    metrics.gauge('secrets_provider_last_success_timestamp_seconds', 'When each secrets provider was last read successfully (Unix time).', ['provider'], (set) => {
+      for (const status of secretStore.statuses()) if (status.lastSuccessAt) set({ provider: status.name }, status.lastSuccessAt.getTime() / 1000);
+    });
 
     const heartbeat: WorkerHeartbeat | undefined = options.worker ? await startHeartbeat(database.db, logger) : undefined;
     if (heartbeat) closers.unshift(() => heartbeat.stop());

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
-import { runCli, startRampart, type RampartProcess } from '../support/rampart-process.js';
+import { runCli, send, startRampart, type RampartProcess } from '../support/rampart-process.js';
 
 const fieldKey = (kid: string) => `${kid}:${randomBytes(32).toString('base64url')}`;
 const pepper = () => randomBytes(32).toString('base64url');
@@ -98,6 +98,10 @@ describe('secrets from SSM Parameter Store (real SDK against a local AWS JSON en
     expect(recovered.body.secrets.providers.find((p) => p.name === 'ssm')!.last_refresh_age_s).toBeLessThanOrEqual(2);
     // Readiness names providers and ages only.
     expect(JSON.stringify(recovered.body)).not.toContain(values.appSecret);
+    const metrics = (await send(`${rampart.metricsUrl}`)).body;
+    const lastSuccess = Number(/^secrets_provider_last_success_timestamp_seconds\{provider="ssm"\} (\S+)$/m.exec(metrics)?.[1]);
+    expect(Date.now() / 1000 - lastSuccess).toBeLessThan(5);
+    expect(metrics).not.toContain(values.appSecret);
   });
 
   it('audit flags a secret older than its policy and exits 1, printing versions and ages only', async () => {
