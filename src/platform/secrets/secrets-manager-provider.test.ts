@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../../../test/support/fake-aws.js';
-import { secretsManagerProvider } from './secrets-manager-provider.js';
+import { secretNameOf, secretsManagerProvider } from './secrets-manager-provider.js';
 
 const KNOWN = new Set(['APP_SECRET', 'DOCS_PASSWORD', 'API_KEY_PEPPER']);
 
@@ -44,5 +44,12 @@ describe('Secrets Manager provider against the AWS JSON protocol (real SDK clien
     expect((await provider.load()).get('APP_SECRET')?.value).toBe('a'.repeat(40));
     const missing = await secretsManagerProvider({ ids: ['absent'], known: KNOWN, client }).load().catch((e: unknown) => e);
     expect((missing as Error).name).toBe('ResourceNotFoundException');
+  });
+});
+
+describe('secretNameOf', () => {
+  it('takes the name out of an ARN, without the random suffix AWS adds', () => {
+    expect(secretNameOf('arn:aws:secretsmanager:eu-west-1:123456789012:secret:rampart/production/api_key_pepper-AbC123')).toBe('rampart/production/api_key_pepper');
+    expect(secretNameOf('rampart/production/api_key_pepper')).toBe('rampart/production/api_key_pepper');
   });
 });

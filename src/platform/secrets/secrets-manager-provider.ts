@@ -40,7 +40,7 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
             out.set(key, { value, version, changedAt });
           }
         } else {
-          const key = secretKeyFor(id.split(':').at(-1) ?? id, options.known);
+          const key = secretKeyFor(secretNameOf(id), options.known);
           if (!key || out.has(key) || !text) continue;
           owner.set(key, { id, json: false });
           out.set(key, { value: text, version, changedAt });
@@ -75,4 +75,10 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The secret's name from a name or an ARN; an ARN ends in `-` and six random characters AWS adds. */
+export function secretNameOf(id: string): string {
+  if (!id.startsWith('arn:')) return id;
+  return (id.split(':').slice(6).join(':') || id).replace(/-[A-Za-z0-9]{6}$/, '');
 }
