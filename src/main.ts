@@ -57,6 +57,10 @@ export interface Rampart {
   refreshSecrets(): Promise<string[]>;
 }
 
+// Secrets whose rotation takes effect without a restart (the others are read at start:
+// APP_SECRET seals the signing keys and TOTP secrets, URLs configure clients built once).
+const LIVE_SECRETS = new Set(['DATABASE_PASSWORD', 'FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER']);
+
 // Secrets holding several values (`kid:key,kid:key`, `pepper,pepper`): each part is a secret too.
 const LIST_SECRETS = new Set(['FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'fieldEncryptionKeys', 'apiKeyPepper']);
 
@@ -102,6 +106,8 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
       if (value !== undefined) logging.redactor.remember(scrubbableParts(key, value));
     }
     logger.info({ changed: keys }, 'secrets changed');
+    const atRestart = keys.filter((key) => !LIVE_SECRETS.has(key));
+    if (atRestart.length > 0) logger.warn({ changed: atRestart }, 'these secrets are read at start only; the change takes effect at the next restart');
   });
   secretStore.onRefreshFailure((provider, reason) => logger.warn({ provider, reason }, 'secrets provider could not be read; keeping its last values'));
   for (const problem of unsafeSettings(config)) logger.warn(`unsafe for production: ${problem}`);
@@ -194,7 +200,6 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
       secretStore.onChange((keys) => {
         const value = secretStore.get('API_KEY_PEPPER');
         if (keys.includes('API_KEY_PEPPER') && value !== undefined) identity.apiKeys.peppers.replace(value);
-        if (keys.includes('APP_SECRET')) logger.warn('APP_SECRET changed: it seals the signing keys and TOTP secrets, so it takes effect at the next restart');
       });
       closers.unshift(() => cache.close(), async () => identity.revocations.close?.());
       const rateLimits = config.rateLimitEnabled ? rateLimitPlugin(config, metrics, redisConnection) : undefined;
