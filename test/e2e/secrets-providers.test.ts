@@ -56,7 +56,7 @@ describe('secrets from SSM Parameter Store (real SDK against a local AWS JSON en
     expect(ready.status).toBe(200);
     expect(ready.body.secrets.providers.map((p) => [p.name, p.status])).toEqual([['env', 'ok'], ['ssm', 'ok'], ['generated', 'ok']]);
 
-    const audit = await runCli(['secrets', 'audit', '--json'], { ...env(), RAMPART_DATA_DIR: undefined });
+    const audit = await runCli(['secrets', 'audit', '--json'], env());
     const report = JSON.parse(audit.stdout) as { secrets: Array<{ name: string; source: string; version: string }> };
     expect(report.secrets.find((s) => s.name === 'APP_SECRET')).toMatchObject({ source: 'ssm', version: '1' });
 
