@@ -30,6 +30,11 @@ import { createMetrics, type Metrics } from './platform/metrics/registry.js';
 import { formatHost, startMetricsServer, type MetricsServer } from './platform/metrics/metrics-server.js';
 import { createRedisProbe, redisNotConfigured, type RedisProbe } from './platform/redis/redis-probe.js';
 import { startHeartbeat, workerCensus, type WorkerHeartbeat } from './worker/heartbeat.js';
+import { createSecretStore, type SecretStore } from './platform/secrets/secret-store.js';
+import { secretsReadiness } from './platform/secrets/secrets-readiness.js';
+import { createFieldKeyring, type FieldKeyring } from './platform/crypto/field-keyring.js';
+import { deriveFallbackFieldKeys } from './features/auth/email-protection.js';
+import { emailReencryptionJob } from './features/auth/email-reencryption.js';
 
 export interface RampartOptions {
   /** Serve HTTP (web). */
@@ -38,6 +43,8 @@ export interface RampartOptions {
   worker: boolean;
   /** Extra route plugins; they inherit every hardening control. */
   plugins?: ReadonlyArray<FastifyPluginAsync>;
+  /** The loaded secrets chain (`resolveRuntime`); refreshed while running. Absent: the config's values, never refreshed. */
+  secrets?: SecretStore;
 }
 
 export interface Rampart {
@@ -45,6 +52,22 @@ export interface Rampart {
   urls: { api?: string; docs?: string; metrics: string };
   /** Stops taking work, lets in-flight requests finish within the grace period, closes pools. Resolves true when nothing was cut off. */
   stop(): Promise<boolean>;
+  /** Re-reads the secrets chain and the signing keys now (SIGHUP). Resolves with the names of secrets that changed. */
+  refreshSecrets(): Promise<string[]>;
+}
+
+// Secrets whose rotation takes effect without a restart (the others are read at start:
+// APP_SECRET seals the signing keys and TOTP secrets, URLs configure clients built once).
+const LIVE_SECRETS = new Set(['DATABASE_PASSWORD', 'FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER']);
+
+// Secrets holding several values (`kid:key,kid:key`, `pepper,pepper`): each part is a secret too.
+const LIST_SECRETS = new Set(['FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'fieldEncryptionKeys', 'apiKeyPepper']);
+
+/** The value and its parts worth scrubbing from free text. */
+export function scrubbableParts(key: string, value: string): string[] {
+  const parts = [value, ...urlPassword(value)];
+  if (LIST_SECRETS.has(key)) for (const part of value.split(',')) parts.push(part.trim(), part.split(':').at(-1)!.trim());
+  return parts;
 }
 
 /** Names and current values of every secret setting, for redaction. */
@@ -55,7 +78,7 @@ export function secretsOf(config: Config): { keys: string[]; values: string[] } 
     if (!('secret' in field && field.secret)) continue;
     keys.push(name, field.env);
     const value = config[name as keyof Config];
-    if (typeof value === 'string') values.push(value, ...urlPassword(value));
+    if (typeof value === 'string') values.push(...scrubbableParts(name, value));
   }
   return { keys, values };
 }
@@ -72,33 +95,69 @@ function urlPassword(value: string): string[] {
 /** Composition root: config → platform → features → server. */
 export async function startRampart(config: Config, options: RampartOptions): Promise<Rampart> {
   const secrets = secretsOf(config);
+  const secretStore = options.secrets ?? createSecretStore([]);
   const logging = createLogging({ level: config.logLevel, secretKeys: secrets.keys, secretValues: secrets.values });
   const { logger } = logging;
+  // First listener: a rotated value is scrubbed before any other listener can log it.
+  secretStore.onChange((keys) => {
+    for (const key of keys) {
+      const value = secretStore.get(key);
+      if (value !== undefined) logging.redactor.remember(scrubbableParts(key, value));
+    }
+    logger.info({ changed: keys }, 'secrets changed');
+    const atRestart = keys.filter((key) => !LIVE_SECRETS.has(key));
+    if (atRestart.length > 0) logger.warn({ changed: atRestart }, 'these secrets are read at start only; the change takes effect at the next restart');
+  });
+  secretStore.onRefreshFailure((provider, reason) => logger.warn({ provider, reason }, 'secrets provider could not be read; keeping its last values'));
   for (const problem of unsafeSettings(config)) logger.warn(`unsafe for production: ${problem}`);
+
+  // Personal data (email addresses) is encrypted with these; a rotation swaps them live.
+  const fieldKeys: FieldKeyring = createFieldKeyring(config.fieldEncryptionKeys ?? deriveFallbackFieldKeys(config.appSecret ?? ''));
+  secretStore.onChange((keys) => {
+    const value = secretStore.get('FIELD_ENCRYPTION_KEYS');
+    if (!keys.includes('FIELD_ENCRYPTION_KEYS') || value === undefined) return;
+    try {
+      fieldKeys.replace(value);
+      logger.info({ current_kid: fieldKeys.currentKid(), kids: fieldKeys.kids() }, 'field-encryption keys replaced');
+    } catch (err) {
+      logger.error({ err }, 'rotated FIELD_ENCRYPTION_KEYS is malformed; keeping the keys in use');
+    }
+  });
 
   const metrics = createMetrics();
   const database = await openDatabase({
     url: config.databaseUrl,
+    password: () => secretStore.get('DATABASE_PASSWORD') ?? config.databasePassword,
+    // A refused password may be one rotated a moment ago: re-read the chain, then retry.
+    onAuthenticationFailure: async () => void (await secretStore.refresh()),
     dataDir: config.dataDir,
     poolMax: config.databasePoolMax,
     idleTimeoutMs: config.databaseIdleTimeoutMs,
+    maxLifetimeS: config.databaseMaxLifetimeS,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
     logger,
   });
   const closers: Array<() => Promise<void>> = [() => database.close()];
+  if (config.secretsRefreshS > 0) secretStore.startRefreshing(config.secretsRefreshS * 1000);
+  closers.unshift(async () => secretStore.stop());
+  let reloadSigningKeys: () => Promise<void> = async () => {};
   try {
     if (config.migrateOnStart ?? config.env === 'development') {
       const { applied } = await migrateUp(database);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
     registerDatabaseMetrics(metrics, database);
+    // Names and times only; a failing provider shows as a growing age.
+    metrics.gauge('secrets_provider_last_success_timestamp_seconds', 'When each secrets provider was last read successfully (Unix time).', ['provider'], (set) => {
+      for (const status of secretStore.statuses()) if (status.lastSuccessAt) set({ provider: status.name }, status.lastSuccessAt.getTime() / 1000);
+    });
 
     const heartbeat: WorkerHeartbeat | undefined = options.worker ? await startHeartbeat(database.db, logger) : undefined;
     if (heartbeat) closers.unshift(() => heartbeat.stop());
 
     // Every process (web and worker) stands for election; only the leader runs scheduled work.
     const election = await startLeaderElection({ db: database.db, name: 'scheduler', holderId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, logger });
-    const scheduler = startScheduler({ db: database.db, election, jobs: authMaintenanceJobs(database.db), logger });
+    const scheduler = startScheduler({ db: database.db, election, jobs: [...authMaintenanceJobs(database.db), emailReencryptionJob(database.db, fieldKeys, config.appSecret ?? '')], logger });
     // Before the database closes: the lease is released so another instance takes over at once.
     closers.unshift(async () => {
       await scheduler.stop();
@@ -127,11 +186,19 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
       const checks: DependencyCheck[] = [
         { name: 'database', critical: true, check: async () => ({ configured: true, ...(await database.check(1_000)) }) },
         { name: 'redis', critical: false, check: async () => (redis ? redis.check() : redisNotConfigured) },
+        // A provider failing at refresh keeps its last values: degraded, not unavailable.
+        { name: 'secrets', critical: false, check: async () => secretsReadiness(secretStore.statuses()) },
       ];
       const cache = createCache({ redis: redisConnection?.client, prefix: config.redisKeyPrefix, logger });
       const identity = await createIdentity(config, database.db, logger, {
         cache,
         revocations: redisConnection ? { redis: redisConnection.client, prefix: config.redisKeyPrefix } : undefined,
+        fieldKeys,
+      });
+      reloadSigningKeys = () => identity.keyring.reload();
+      secretStore.onChange((keys) => {
+        const value = secretStore.get('API_KEY_PEPPER');
+        if (keys.includes('API_KEY_PEPPER') && value !== undefined) identity.apiKeys.peppers.replace(value);
       });
       closers.unshift(() => cache.close(), async () => identity.revocations.close?.());
       const rateLimits = config.rateLimitEnabled ? rateLimitPlugin(config, metrics, redisConnection) : undefined;
@@ -187,6 +254,12 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     return {
       logger,
       urls,
+      async refreshSecrets() {
+        const changed = await secretStore.refresh();
+        await reloadSigningKeys().catch((err: unknown) => logger.warn({ err }, 'could not re-read the signing keys; keeping the current ones'));
+        logger.info({ changed }, 'secrets refreshed');
+        return changed;
+      },
       async stop() {
         shuttingDown = true;
         let clean = true;

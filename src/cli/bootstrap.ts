@@ -1,8 +1,10 @@
 import { ConfigError, loadConfig } from '../config/load.js';
-import { withDevSecrets } from '../config/dev-secrets.js';
+import { generatedSecretsProvider, generateSecretValue, REQUIRED_SECRETS } from '../config/dev-secrets.js';
 import { unsafeSettings } from '../config/production-guard.js';
-import type { Config } from '../config/schema.js';
+import { configSchema, type Config, type Field } from '../config/schema.js';
 import { openDatabase, type DatabaseHandle } from '../platform/db/database.js';
+import { chainFromSettings } from '../platform/secrets/chain-from-settings.js';
+import { createSecretStore, SecretsUnavailable, type SecretStore } from '../platform/secrets/secret-store.js';
 
 /** Exit codes a deploy script can tell apart. */
 export const EXIT = { ok: 0, failure: 1, badConfig: 2, unsafeForProduction: 3 } as const;
@@ -13,31 +15,98 @@ export class CliExit extends Error {
   }
 }
 
+/** Env names of the schema's secret fields: what the providers may supply. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(
+  (Object.values(configSchema) as Field[]).filter((f) => f.secret).map((f) => f.env),
+);
+const propertyOf = new Map((Object.entries(configSchema) as Array<[string, Field]>).map(([name, f]) => [f.env, name]));
+
+export interface Runtime {
+  config: Config;
+  /** The loaded secrets chain; servers keep refreshing it. */
+  secrets: SecretStore;
+}
+
 /** Loads and validates configuration; production refuses unsafe settings, one line each. */
 export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
-  let config: Config;
+  return (await resolveRuntime(env)).config;
+}
+
+/**
+ * Configuration from the environment plus secrets from the chain (SECRETS_PROVIDERS), read
+ * once with retries. A provider that cannot be read stops the start; so does, in production,
+ * a required secret no provider has. Development generates those into a 0600 file instead.
+ */
+export async function resolveRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+  const settings = parsed(env);
+  const chain = await chainFromSettings({
+    providers: settings.secretsProviders,
+    env,
+    rampartEnv: settings.env,
+    secretsDir: settings.secretsDir,
+    ssmPath: settings.ssmPath,
+    secretsManagerIds: settings.secretsManagerIds,
+    known: SECRET_KEYS,
+    retry: { attempts: settings.secretsLoadAttempts, baseDelayMs: 200, maxDelayMs: 5_000 },
+  });
+  const development = settings.env !== 'production';
+  if (development) chain.push(generatedSecretsProvider(settings.dataDir));
+  const secrets = createSecretStore(chain);
   try {
-    config = await withDevSecrets(loadConfig(env));
+    await secrets.load();
+    if (development) {
+      const missing = REQUIRED_SECRETS.filter((key) => secrets.get(key) === undefined);
+      const generated = chain.at(-1)!;
+      for (const key of missing) await generated.write!(key, generateSecretValue(key));
+      if (missing.length > 0) await secrets.load();
+    }
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliExit(EXIT.badConfig, ['rampart: invalid configuration', ...err.problems.map((p) => `  ${p}`)]);
+    if (err instanceof SecretsUnavailable) {
+      throw new CliExit(development ? EXIT.failure : EXIT.unsafeForProduction, [
+        `rampart: refusing to start${development ? '' : ' in production'}: secrets could not be loaded:`,
+        ...err.failures.map((f) => `  secrets provider ${f.provider} is unavailable (${f.reason})`),
+      ]);
+    }
     throw err;
   }
+
+  const withSecrets: NodeJS.ProcessEnv = { ...env };
+  // A secret comes from the chain only: with `env` left out of SECRETS_PROVIDERS, the
+  // environment's copies are ignored rather than silently winning.
+  for (const key of SECRET_KEYS) delete withSecrets[key];
+  for (const secret of secrets.all()) withSecrets[secret.key] = secret.value;
+  const loaded = parsed(withSecrets);
+  const generatedSecrets = development
+    ? secrets.all().filter((s) => s.source === 'generated' && (REQUIRED_SECRETS as readonly string[]).includes(s.key)).map((s) => propertyOf.get(s.key)!)
+    : REQUIRED_SECRETS.filter((key) => secrets.get(key) === undefined).map((key) => propertyOf.get(key)!);
+  const config: Config = { ...loaded, generatedSecrets };
   if (config.env === 'production') {
     const problems = unsafeSettings(config);
     if (problems.length > 0) {
       throw new CliExit(EXIT.unsafeForProduction, ['rampart: refusing to start in production:', ...problems.map((p) => `  ${p}`)]);
     }
   }
-  return config;
+  return { config, secrets };
+}
+
+function parsed(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecrets'> {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliExit(EXIT.badConfig, ['rampart: invalid configuration', ...err.problems.map((p) => `  ${p}`)]);
+    throw err;
+  }
 }
 
 /** The database for a one-off command (migrate, secrets): the servers' settings, a pool of two. */
-export function openCommandDatabase(config: Config): Promise<DatabaseHandle> {
+export function openCommandDatabase(config: Config, secrets?: SecretStore): Promise<DatabaseHandle> {
   return openDatabase({
     url: config.databaseUrl,
+    password: secrets ? () => secrets.get('DATABASE_PASSWORD') : () => config.databasePassword,
     dataDir: config.dataDir,
     poolMax: 2,
     idleTimeoutMs: config.databaseIdleTimeoutMs,
+    maxLifetimeS: 0,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
   });
 }

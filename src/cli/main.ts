@@ -28,12 +28,17 @@ program
   .addArgument(new Argument('[action]', 'what to do').choices(['up', 'down', 'status']).default('up'))
   .action(async (action: MigrateAction) => (await import('./migrate.js')).migrateCommand(action));
 
-const secrets = program.command('secrets').description('operate on secrets: rotate keys without downtime');
+const secrets = program.command('secrets').description('inspect and rotate secrets without downtime');
 secrets
   .command('rotate')
-  .description('rotate a secret (supported: jwt-signing-key); running instances pick it up within AUTH_KEYRING_REFRESH_S')
+  .description('rotate a secret (jwt-signing-key, field-encryption-key, api-key-pepper); running instances pick it up at their next refresh or on SIGHUP')
   .argument('<name>', 'the secret to rotate')
-  .action(async (name: string) => (await import('./secrets.js')).secretsRotateCommand(name));
+  .action(async (name: string) => (await import('./secrets-rotate.js')).secretsRotateCommand(name));
+secrets
+  .command('audit')
+  .description('each secret\'s source, version and age against the rotation policy; exit 1 when any is overdue (never prints values)')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { json?: boolean }) => (await import('./secrets-audit.js')).secretsAuditCommand(options));
 
 program
   .command('config')
@@ -50,7 +55,7 @@ program
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CliExit) {
-    process.stderr.write(`${err.lines.join('\n')}\n`);
+    if (err.lines.length > 0) process.stderr.write(`${err.lines.join('\n')}\n`);
     process.exit(err.code);
   }
   process.stderr.write(`rampart: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { startRampart, type Rampart } from '../main.js';
-import { resolveConfig } from './bootstrap.js';
+import { resolveRuntime } from './bootstrap.js';
 
 export interface ServeOptions {
   withWorker?: boolean;
@@ -11,9 +11,9 @@ export interface ServeOptions {
 
 /** `rampart serve`: the web process (and, for `npm start`, the worker in the same process). */
 export async function serveCommand(options: ServeOptions): Promise<void> {
-  const config = await resolveConfig();
+  const { config, secrets } = await resolveRuntime();
   const plugins = await Promise.all((options.plugin ?? []).map(loadPlugin));
-  const rampart = await startRampart(config, { web: true, worker: options.withWorker === true, plugins });
+  const rampart = await startRampart(config, { web: true, worker: options.withWorker === true, plugins, secrets });
   const lines = [`Rampart ${config.env} listening on ${rampart.urls.api}`];
   if (rampart.urls.docs) lines.push(`  API docs     ${rampart.urls.docs}`);
   lines.push(`  health       ${rampart.urls.api}/health`, `  readiness    ${rampart.urls.api}/readiness`, `  metrics      ${rampart.urls.metrics} (internal)`);
@@ -23,8 +23,12 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   stopOnSignals(rampart);
 }
 
-/** SIGTERM/SIGINT: drain and exit 0; a second signal exits at once. */
+/** SIGTERM/SIGINT: drain and exit 0; a second signal exits at once. SIGHUP: re-read secrets now. */
 export function stopOnSignals(rampart: Rampart): void {
+  process.on('SIGHUP', () => {
+    rampart.logger.info({ signal: 'SIGHUP' }, 'refreshing secrets');
+    void rampart.refreshSecrets();
+  });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);

@@ -38,10 +38,41 @@ export function loadConfig(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecre
   if (values.docsUser !== undefined && values.docsPassword === undefined) problems.push('DOCS_PASSWORD: required when DOCS_USER is set');
   if (values.docsPassword !== undefined && values.docsUser === undefined) problems.push('DOCS_USER: required when DOCS_PASSWORD is set');
   if (typeof values.appSecret === 'string' && values.appSecret.length < 32) problems.push('APP_SECRET: must be at least 32 characters');
-  problems.push(...oidcProblems(values));
+  problems.push(...oidcProblems(values), ...secretsProblems(values));
 
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Omit<Config, 'generatedSecrets'>;
+}
+
+const PROVIDERS = ['env', 'file', 'ssm', 'secretsmanager'];
+
+function secretsProblems(values: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const providers = values.secretsProviders as string[];
+  const unknown = providers.filter((p) => !PROVIDERS.includes(p));
+  if (unknown.length > 0) problems.push(`SECRETS_PROVIDERS: unknown provider ${unknown.join(', ')} (known: ${PROVIDERS.join(', ')})`);
+  if (new Set(providers).size !== providers.length) problems.push('SECRETS_PROVIDERS: names a provider twice');
+  if (providers.includes('secretsmanager') && (values.secretsManagerIds as string[]).length === 0) problems.push('SECRETS_MANAGER_IDS: required when SECRETS_PROVIDERS includes secretsmanager');
+  if (typeof values.fieldEncryptionKeys === 'string') {
+    const problem = fieldKeysProblem(values.fieldEncryptionKeys);
+    if (problem) problems.push(`FIELD_ENCRYPTION_KEYS: ${problem}`);
+  }
+  if (typeof values.apiKeyPepper === 'string' && values.apiKeyPepper.split(',').some((p) => p.trim().length < 32)) problems.push('API_KEY_PEPPER: each pepper must be at least 32 characters');
+  return problems;
+}
+
+// Never quotes the value: only which entry is wrong and why.
+function fieldKeysProblem(raw: string): string | undefined {
+  const seen = new Set<string>();
+  const entries = raw.split(',').map((e) => e.trim());
+  for (const [i, entry] of entries.entries()) {
+    const [kid, key, extra] = entry.split(':');
+    if (!kid || !/^[A-Za-z0-9_-]{1,32}$/.test(kid) || key === undefined || extra !== undefined) return `entry ${i + 1} is not "kid:base64url-key" (kid: letters, digits, - and _)`;
+    if (Buffer.from(key, 'base64url').length !== 32) return `key ${kid} is not 32 bytes of base64url`;
+    if (seen.has(kid)) return `key id ${kid} appears twice`;
+    seen.add(kid);
+  }
+  return undefined;
 }
 
 const OIDC_TRIO = [['oidcJwksUrl', 'OIDC_JWKS_URL'], ['oidcIssuer', 'OIDC_ISSUER'], ['oidcAudience', 'OIDC_AUDIENCE']] as const;

@@ -39,6 +39,8 @@ export const configSchema = {
   databaseUrl: field({ env: 'DATABASE_URL', kind: 'url', secret: true, description: 'PostgreSQL URL (`postgres://…`, `sslmode=verify-full` supported). Unset: embedded PGlite under `RAMPART_DATA_DIR`.' }),
   databasePoolMax: field({ env: 'DATABASE_POOL_MAX', kind: 'int', default: 20, min: 1, max: 1000, description: 'Maximum connections in the pool.' }),
   databaseIdleTimeoutMs: field({ env: 'DATABASE_IDLE_TIMEOUT_MS', kind: 'int', default: 30_000, min: 0, description: 'Close a pooled connection idle for this long.' }),
+  databasePassword: field({ env: 'DATABASE_PASSWORD', kind: 'string', secret: true, description: 'PostgreSQL password, kept out of `DATABASE_URL` so it can rotate: every new connection reads the current value from the secrets chain (no restart).' }),
+  databaseMaxLifetimeS: field({ env: 'DATABASE_MAX_LIFETIME_S', kind: 'int', default: 1_800, min: 0, description: 'Close a pooled connection after this long (seconds), idle or not, so the pool recycles onto a rotated password. 0: never.' }),
   databaseConnectTimeoutMs: field({ env: 'DATABASE_CONNECT_TIMEOUT_MS', kind: 'int', default: 2_000, min: 1, description: 'Give up connecting to PostgreSQL after this long.' }),
   migrateOnStart: field({ env: 'MIGRATE_ON_START', kind: 'bool', description: 'Apply pending migrations when `serve`/`worker` start. Default: on in development, off in production (run `rampart migrate up` in the deploy).' }),
 
@@ -66,6 +68,19 @@ export const configSchema = {
   docsPassword: field({ env: 'DOCS_PASSWORD', kind: 'string', secret: true, description: 'Basic Auth password for `/docs` and `/openapi.json`.' }),
 
   appSecret: field({ env: 'APP_SECRET', kind: 'string', secret: true, description: 'Master secret (≥ 32 chars). Development generates one into `RAMPART_DATA_DIR/secrets.json` (mode 0600); production requires it.' }),
+  fieldEncryptionKeys: field({ env: 'FIELD_ENCRYPTION_KEYS', kind: 'string', secret: true, description: 'Keys for field-level encryption of personal data: `kid:base64url-32-bytes`, comma-separated, newest first. The first encrypts; all decrypt. `rampart secrets rotate field-encryption-key` prepends one. Generated in development; required in production.' }),
+  apiKeyPepper: field({ env: 'API_KEY_PEPPER', kind: 'string', secret: true, description: 'Pepper of API key hashes (≥ 32 chars), comma-separated, newest first: the first hashes new keys, older ones still match (and are re-hashed on use). Generated in development; required in production.' }),
+
+  secretsProviders: field({ env: 'SECRETS_PROVIDERS', kind: 'list', default: ['env', 'file'], description: 'Where secrets come from, in order (the first that has a key wins): `env`, `file` (`SECRETS_DIR`), `ssm` (`SSM_PATH`), `secretsmanager` (`SECRETS_MANAGER_IDS`). Development also keeps generated ones in `RAMPART_DATA_DIR/secrets.json`.' }),
+  secretsDir: field({ env: 'SECRETS_DIR', kind: 'string', default: '/run/secrets', description: 'Directory of the `file` provider: one file per secret, named by key (`app_secret` or `APP_SECRET`). A missing directory holds no secrets.' }),
+  ssmPath: field({ env: 'SSM_PATH', kind: 'string', default: '/rampart/{env}/', description: 'SSM Parameter Store path read recursively with decryption by the `ssm` provider; `{env}` is replaced by `RAMPART_ENV`. `/rampart/production/app_secret` gives APP_SECRET.' }),
+  secretsManagerIds: field({ env: 'SECRETS_MANAGER_IDS', kind: 'list', default: [], description: 'Secrets Manager secret names or ARNs read by the `secretsmanager` provider (AWSCURRENT); a JSON object secret gives one key per property.' }),
+  secretsRefreshS: field({ env: 'SECRETS_REFRESH_S', kind: 'int', default: 300, min: 0, max: 86_400, description: 'Re-read the secrets chain this often (seconds; SIGHUP does it at once). Changed values take effect without a restart. 0: only on SIGHUP.' }),
+  secretsLoadAttempts: field({ env: 'SECRETS_LOAD_ATTEMPTS', kind: 'int', default: 6, min: 1, max: 20, description: 'Attempts per AWS call when it is throttled (exponential backoff with full jitter, 200 ms doubling to at most 5 s).' }),
+  secretMaxAgeJwtDays: field({ env: 'SECRET_MAX_AGE_JWT_DAYS', kind: 'int', default: 90, min: 1, description: '`rampart secrets audit`: the JWT signing key is overdue for rotation after this many days.' }),
+  secretMaxAgeEncryptionKeyDays: field({ env: 'SECRET_MAX_AGE_ENCRYPTION_KEY_DAYS', kind: 'int', default: 180, min: 1, description: '`rampart secrets audit`: policy for the field-encryption key and APP_SECRET.' }),
+  secretMaxAgeApiKeyDays: field({ env: 'SECRET_MAX_AGE_API_KEY_DAYS', kind: 'int', default: 180, min: 1, description: '`rampart secrets audit`: policy for the API key pepper.' }),
+  secretMaxAgeDatabasePasswordDays: field({ env: 'SECRET_MAX_AGE_DATABASE_PASSWORD_DAYS', kind: 'int', default: 90, min: 1, description: '`rampart secrets audit`: policy for DATABASE_PASSWORD (and a password inside DATABASE_URL).' }),
 
   authIssuer: field({ env: 'AUTH_ISSUER', kind: 'string', default: 'rampart', description: 'JWT `iss` of the access tokens Rampart issues, and the only issuer it accepts.' }),
   authAudience: field({ env: 'AUTH_AUDIENCE', kind: 'string', default: 'rampart-api', description: 'JWT `aud` of issued access tokens, and the only audience accepted.' }),

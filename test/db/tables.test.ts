@@ -31,7 +31,9 @@ const schema: Schema = {
   users: {
     id: { type: 'uuid', nullable: false, hasDefault: true },
     tenant_id: { type: 'uuid', nullable: false, hasDefault: false },
-    email: { type: 'text', nullable: false, hasDefault: false },
+    email: { type: 'text', nullable: true, hasDefault: false },
+    email_hash: { type: 'text', nullable: true, hasDefault: false },
+    email_encrypted: { type: 'text', nullable: true, hasDefault: false },
     password_hash: { type: 'text', nullable: false, hasDefault: false },
     role: { type: 'text', nullable: false, hasDefault: true },
     disabled: { type: 'bool', nullable: false, hasDefault: true },

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase } from '../support/auth-client.js';
+import { createEmailProtection } from '../../src/features/auth/email-protection.js';
+import { createFieldKeyring } from '../../src/platform/crypto/field-keyring.js';
+import { bearer, E2E_APP_SECRET, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase } from '../support/auth-client.js';
 import { databaseTargets } from '../support/databases.js';
 
 describe.each(databaseTargets())('accounts on $name', (factory) => {
@@ -119,8 +123,16 @@ describe.each(databaseTargets())('accounts on $name', (factory) => {
     it('stored nothing from refused sign-ups, and audited sign-ins and failures with correlation ids', async () => {
       await suite.rampart.stop();
       await withDatabase(suite.target, async (db) => {
-        const emails = (await db.selectFrom('users').select('email').execute()).map((u) => u.email);
-        expect(emails.some((e) => /[<>'";]|weak/.test(e))).toBe(false);
+        const stored = await db.selectFrom('users').select(['id', 'email', 'email_encrypted']).execute();
+        // Addresses are stored encrypted (field-level encryption), never in clear…
+        expect(stored.every((u) => u.email === null && u.email_encrypted?.startsWith('fe1.'))).toBe(true);
+        // …under the development keys generated into the data dir; none is a refused one.
+        const generated = JSON.parse(readFileSync(join(suite.target.dataDir, 'secrets.json'), 'utf8')) as { FIELD_ENCRYPTION_KEYS: string };
+        const emails = createEmailProtection(createFieldKeyring(generated.FIELD_ENCRYPTION_KEYS), E2E_APP_SECRET);
+        const addresses = stored.map((u) => emails.open(u));
+        expect(addresses.length).toBeGreaterThan(0);
+        expect(addresses.every((e) => /^[\w.+-]+@example\.com$/.test(e))).toBe(true);
+        expect(addresses.some((e) => /[<>'";]|weak/.test(e))).toBe(false);
         const hashes = (await db.selectFrom('users').select('password_hash').execute()).map((u) => u.password_hash);
         expect(hashes.every((h) => h.startsWith('$argon2id$'))).toBe(true);
         const actions = await db.selectFrom('audit_events').select(['action', 'correlation_id', 'ip']).execute();

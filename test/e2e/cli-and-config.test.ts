@@ -10,6 +10,8 @@ import { repoRoot, runCli, startRampart } from '../support/rampart-process.js';
 const SAFE_PRODUCTION = {
   RAMPART_ENV: 'production',
   APP_SECRET: 'p'.repeat(40),
+  FIELD_ENCRYPTION_KEYS: `prod1:${'k'.repeat(43)}`,
+  API_KEY_PEPPER: 'q'.repeat(40),
   FORCE_HTTPS: 'true',
   DOCS_USER: 'docs',
   DOCS_PASSWORD: 'a-long-docs-password',
@@ -68,7 +70,9 @@ describe('rampart CLI', () => {
     expect(problems).toMatch(/CORS_ORIGINS contains "\*"/);
     expect(problems).toMatch(/DOCS_ENABLED without DOCS_USER/);
     expect(problems).toMatch(/PUBLIC_BASE_URL is not https/);
-    expect(lines).toHaveLength(7);
+    expect(problems).toMatch(/FIELD_ENCRYPTION_KEYS is not set/);
+    expect(problems).toMatch(/API_KEY_PEPPER is not set/);
+    expect(lines).toHaveLength(9);
   });
 
   const postgres = databaseTargets()[1]!;

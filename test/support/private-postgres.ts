@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { appendFile, chown, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,9 +35,11 @@ export function postgresBinDir(): string | undefined {
 
 /**
  * Starts a throwaway PostgreSQL cluster on a free port in a temp dir, for tests that must
- * kill and restart the server. Never touches the shared cluster.
+ * kill and restart the server, or check real password authentication (`passwordAuthFor`:
+ * that role logs in with scram-sha-256; the shared cluster trusts everyone on 127.0.0.1).
+ * Never touches the shared cluster.
  */
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: { passwordAuthFor?: string } = {}): Promise<PrivatePostgres> {
   const binDir = postgresBinDir();
   if (!binDir) throw new Error('PostgreSQL server binaries not found; set PG_BIN_DIR');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-pg-'));
@@ -53,6 +55,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       path.join(dataDir, 'postgresql.conf'),
       `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\n`,
     );
+    if (options.passwordAuthFor) {
+      // First match wins: this role must present its password over TCP; the superuser stays on trust.
+      const hba = path.join(dataDir, 'pg_hba.conf');
+      const rest = await readFile(hba, 'utf8');
+      await writeFile(hba, `host all ${options.passwordAuthFor} 127.0.0.1/32 scram-sha-256\n${rest}`);
+    }
     const start = () => pgCtl('-l', path.join(dir, 'server.log'), '-w', '-t', '30', 'start').then(() => {});
     await start();
     return {

@@ -21,7 +21,7 @@ export async function createUser(identity: Identity, principal: Principal, input
   const verdict = checkPassword(input.password);
   if (!verdict.ok) throw weakPassword(verdict);
   const passwordHash = await identity.hasher.hash(verdict.normalised);
-  const user = await insertTenantUser(identity.db, { tenantId: principal.tenantId, email: input.email, passwordHash, role: input.role }).catch((error: unknown) => {
+  const user = await insertTenantUser(identity.db, identity.emails, { tenantId: principal.tenantId, email: input.email, passwordHash, role: input.role }).catch((error: unknown) => {
     if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new HttpProblem(409, 'email-taken', 'An account with this email address already exists.');
     throw error;
   });

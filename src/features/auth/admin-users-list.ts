@@ -15,7 +15,7 @@ const DEFAULT_PAGE = 50;
 /** One page of the caller's tenant's users; `next_cursor` is null on the last page. The route checks `users:read`. */
 export async function listUsers(identity: Identity, principal: Principal, page: { limit: number; cursor?: string | undefined }) {
   // One row more than asked says whether another page follows.
-  const rows = await listTenantUsers(identity.db, principal.tenantId, { limit: page.limit + 1, after: page.cursor });
+  const rows = await listTenantUsers(identity.db, identity.emails, principal.tenantId, { limit: page.limit + 1, after: page.cursor });
   const users = rows.slice(0, page.limit);
   return { users: users.map(adminUserView), next_cursor: rows.length > page.limit ? users.at(-1)!.id : null };
 }

@@ -27,13 +27,13 @@ export async function updateUser(identity: Identity, principal: Principal, id: s
   const { db } = identity;
   const outcome = await db.transaction().execute(async (trx) => {
     const admins = await lockActiveAdmins(trx, principal.tenantId);
-    const before = await lockTenantUser(trx, principal.tenantId, id);
+    const before = await lockTenantUser(trx, identity.emails, principal.tenantId, id);
     if (!before) throw userNotFound();
     const staysActiveAdmin = (change.role ?? before.role) === 'admin' && !(change.disabled ?? before.disabled);
     if (admins.includes(id) && !staysActiveAdmin && admins.length <= 1) {
       throw new HttpProblem(409, 'last-admin', 'This is the last active admin of the tenant; make another user admin first.');
     }
-    const after = await updateTenantUser(trx, id, change);
+    const after = await updateTenantUser(trx, identity.emails, id, change);
     const revoked = after.disabled && !before.disabled ? await revokeSessions(trx, id, {}) : [];
     return { before, after, revoked };
   });

@@ -76,7 +76,7 @@ describe.each(databaseTargets())('API key authentication ($name)', (factory) => 
 
   it('refuses an unknown, expired or revoked key with the same 401', async () => {
     const { identity, app, mint, principal, apiKeys } = await setUp();
-    const unknown = generateApiKey('test', identity.apiKeys.pepper).key;
+    const unknown = generateApiKey('test', identity.apiKeys.peppers.current()).key;
     const expiring = await mint(['contact:read'], new Date(Date.now() + 300));
     const revoked = await mint(['contact:read']);
     await revokeTenantApiKey(identity.db, { id: revoked.id, tenantId: principal.tenantId, now: new Date() });

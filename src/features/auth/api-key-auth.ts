@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import { createCache, type Cache } from '../../platform/cache/cache-aside.js';
 import { HttpProblem } from '../../platform/http/problem.js';
 import type { Principal } from './access-tokens.js';
-import { findApiKeyByHash, findApiKeyById } from './api-keys-store.js';
+import { findApiKeyByHash, findApiKeyById, upgradeApiKeyHash } from './api-keys-store.js';
 import type { ApiKeySettings } from './api-keys-settings.js';
 import type { LastUsedBatcher } from './last-used-batcher.js';
 import { hashApiKey, parseApiKey } from './primitives/api-key-format.js';
@@ -100,8 +100,16 @@ export function createApiKeyAuthenticator(db: Db, settings: ApiKeySettings, last
         request.log.info({ reason: 'malformed' }, 'api key refused');
         throw invalidApiKey();
       }
-      const hash = hashApiKey(header as string, settings.pepper);
-      const key = await lookup(hash);
+      const [current, ...older] = settings.peppers.all();
+      const currentHash = hashApiKey(header as string, current!);
+      let hash = currentHash;
+      let key = await lookup(hash);
+      // Hashed under a pepper that has since rotated: found by the older pepper, re-hashed below.
+      for (const pepper of older) {
+        if (key) break;
+        hash = hashApiKey(header as string, pepper);
+        key = await lookup(hash);
+      }
       const now = new Date();
       const refusal = !key
         ? 'unknown'
@@ -115,6 +123,10 @@ export function createApiKeyAuthenticator(db: Db, settings: ApiKeySettings, last
       if (refusal !== null || !key) {
         request.log.info({ reason: refusal, prefix: parsed.prefix }, 'api key refused');
         throw invalidApiKey();
+      }
+      if (hash !== currentHash && key.keyHash === hash) {
+        await upgradeApiKeyHash(db, key.id, hash, currentHash);
+        void cache.invalidate(keyCacheKey(key.id));
       }
       lastUsed.touch(key.id, now);
       return { kind: 'api_key', keyId: key.id, tenantId: key.tenantId, scopes: key.scopes };

@@ -26,7 +26,7 @@ export async function createApiKey(identity: Identity, principal: Principal, req
   if (request.expiresAt !== null && request.expiresAt <= now) {
     throw new HttpProblem(422, 'validation-failed', 'expires_at must be in the future.', [{ field: 'body/expires_at', message: 'must be in the future' }]);
   }
-  const { key, prefix, hash } = generateApiKey(identity.apiKeys.env, identity.apiKeys.pepper);
+  const { key, prefix, hash } = generateApiKey(identity.apiKeys.env, identity.apiKeys.peppers.current());
   const row = await insertApiKey(identity.db, {
     tenantId: principal.tenantId,
     createdBy: principal.userId,

@@ -16,7 +16,7 @@ import { writeAuditEvent, type RequestContext } from './store.js';
  * `API_KEY_ROTATION_OVERLAP_S`, then dies (at once when that is 0). The route checks `api-keys:write`.
  */
 export async function rotateApiKey(identity: Identity, auth: ApiKeyAuthenticator, principal: Principal, id: string, context: RequestContext, now = new Date()) {
-  const { key, prefix, hash } = generateApiKey(identity.apiKeys.env, identity.apiKeys.pepper);
+  const { key, prefix, hash } = generateApiKey(identity.apiKeys.env, identity.apiKeys.peppers.current());
   const overlapS = identity.apiKeys.rotationOverlapS;
   const previousUntil = overlapS > 0 ? new Date(now.getTime() + overlapS * 1000) : null;
   const row = await replaceApiKeyHash(identity.db, { id, tenantId: principal.tenantId, now }, { prefix, keyHash: hash, previousUntil });

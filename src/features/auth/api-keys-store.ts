@@ -45,6 +45,11 @@ export function findApiKeyByHash(db: Db, keyHash: string) {
     .executeTakeFirst();
 }
 
+/** After an API_KEY_PEPPER rotation: the key's hash under the current pepper replaces the old one (once, whichever instance gets there first). */
+export async function upgradeApiKeyHash(db: Db, id: string, from: string, to: string): Promise<void> {
+  await db.updateTable('api_keys').set({ key_hash: to }).where('id', '=', id).where('key_hash', '=', from).execute();
+}
+
 /** Everything verifying a key needs, by id (the API key cache reloads this after a change). */
 export function findApiKeyById(db: Db, id: string) {
   return db

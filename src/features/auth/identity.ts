@@ -17,6 +17,8 @@ import { deriveSealingKey } from './secret-sealing.js';
 import { createSessionRevocations, type SessionRevocations, type SharedRevocations } from './session-revocations.js';
 import { deriveKeyEncryptionKey, explainMissingTables, loadKeyring, type RefreshingKeyring } from './signing-keys.js';
 import { createOidcVerifier, type OidcVerifier } from './oidc-verifier.js';
+import { createFieldKeyring, type FieldKeyring } from '../../platform/crypto/field-keyring.js';
+import { createEmailProtection, deriveFallbackFieldKeys, type EmailProtection } from './email-protection.js';
 import { createPermissionTable, parseExtraPermissions, type PermissionTable } from './permissions.js';
 import type { Db, RequestContext } from './store.js';
 
@@ -40,6 +42,8 @@ export interface Identity {
   /** Seals TOTP secrets at rest (see secret-sealing.ts). */
   totpKey: Buffer;
   apiKeys: ApiKeySettings;
+  /** Email addresses at rest: encrypted, found by keyed hash (email-protection.ts). */
+  emails: EmailProtection;
   /** Password-reset mail; links in it start with `publicBaseUrl`. */
   mail: { mailer: Mailer; publicBaseUrl: string };
   /** Failure counters on login, MFA and reset (see brute-force.ts). */
@@ -57,7 +61,7 @@ export type IdentityConfig = Pick<
 // Optional so that callers built before these settings existed keep compiling; defaults apply.
 export type AccessControlConfig = Partial<Pick<
   Config,
-  'authKeyringRefreshS' | 'rbacExtraPermissions' | 'oidcJwksUrl' | 'oidcIssuer' | 'oidcAudience' | 'oidcTenantClaim' | 'oidcRoleClaim' | 'oidcDefaultRole' | 'oidcAlgorithms' | 'oidcJwksCacheS'
+  'fieldEncryptionKeys' | 'apiKeyPepper' | 'authKeyringRefreshS' | 'rbacExtraPermissions' | 'oidcJwksUrl' | 'oidcIssuer' | 'oidcAudience' | 'oidcTenantClaim' | 'oidcRoleClaim' | 'oidcDefaultRole' | 'oidcAlgorithms' | 'oidcJwksCacheS'
 >>;
 
 
@@ -65,6 +69,8 @@ export type AccessControlConfig = Partial<Pick<
 export interface SharedIdentityState {
   cache?: Cache;
   revocations?: Omit<SharedRevocations, 'logger'>;
+  /** The process's field-encryption keys, swapped live on rotation; absent: from `fieldEncryptionKeys`. */
+  fieldKeys?: FieldKeyring;
 }
 
 function oidcVerifierFor(config: AccessControlConfig): OidcVerifier | undefined {
@@ -118,7 +124,8 @@ export async function createIdentity(config: IdentityConfig & AccessControlConfi
       rotationKey: deriveRotationKey(config.appSecret),
     },
     totpKey: deriveSealingKey(config.appSecret, 'mfa-totp/aes-256-gcm/v1'),
-    apiKeys: apiKeySettings(config.appSecret, config.env, config.apiKeyRotationOverlapS),
+    apiKeys: apiKeySettings(config.appSecret, config.apiKeyPepper, config.env, config.apiKeyRotationOverlapS),
+    emails: createEmailProtection(shared.fieldKeys ?? createFieldKeyring(config.fieldEncryptionKeys ?? deriveFallbackFieldKeys(config.appSecret)), config.appSecret),
     mail: {
       mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom }),
       publicBaseUrl: config.publicBaseUrl,

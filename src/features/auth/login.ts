@@ -23,7 +23,7 @@ export async function logIn(identity: Identity, email: string, password: string,
   // Before the hash: a locked account costs no argon2 run, and an unknown one is locked alike.
   const { counted } = await throttle.assertAllowed(db, keys);
   const normalised = normalisePassword(password);
-  const user = await findUserByEmail(db, email);
+  const user = await findUserByEmail(db, identity.emails, email);
   // An unknown account still pays for one hash, so its answer takes as long as a wrong password's.
   const verdict = user ? await hasher.verify(user.password_hash, normalised) : { ok: await hasher.verifyNothing(normalised), rehash: false };
   if (!user || !verdict.ok || user.disabled) {

@@ -25,7 +25,7 @@ export interface TotpEnrolment {
 
 /** A new pending secret; MFA stays off until `activate` proves the app has it. */
 export async function enrollTotp(identity: Identity, principal: Principal, context: RequestContext): Promise<TotpEnrolment> {
-  const user = await findUser(identity.db, principal.userId);
+  const user = await findUser(identity.db, identity.emails, principal.userId);
   if (!user) throw new HttpProblem(401, 'invalid-token', 'The access token is invalid, expired or revoked; refresh it or sign in again.');
   const secret = createTotpSecret();
   const saved = await savePendingTotp(identity.db, user.id, sealTotpSecret(secret, user.id, identity.totpKey));

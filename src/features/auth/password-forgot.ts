@@ -23,7 +23,7 @@ export const FORGOT_ANSWER = { status: 'accepted', detail: 'If an account exists
  */
 export async function requestPasswordReset(identity: Identity, email: string, context: RequestContext, now = new Date()): Promise<void> {
   const { db } = identity;
-  const user = await findUserByEmail(db, email);
+  const user = await findUserByEmail(db, identity.emails, email);
   if (!user || user.disabled) {
     await writeAuditEvent(db, context, { action: 'auth.password_reset.requested', tenantId: user?.tenant_id, actorId: user?.id, details: { sent: false, reason: user ? 'disabled' : 'unknown-account' } });
     return;

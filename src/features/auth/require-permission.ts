@@ -5,7 +5,7 @@ import type { Principal } from './access-tokens.js';
 import { insufficientScope } from './api-key-auth.js';
 import { principalOf } from './authenticate.js';
 import { covers, type Permission, type PermissionTable } from './permissions.js';
-import { findUser, type Db } from './store.js';
+import { findUserAccess, type Db } from './store.js';
 
 export interface AccessControl {
   db: Db;
@@ -27,7 +27,7 @@ export function externalIdentity(): HttpProblem {
  */
 export async function currentRole(access: AccessControl, principal: Principal): Promise<Role | undefined> {
   if (principal.external) return principal.role;
-  const user = await findUser(access.db, principal.userId);
+  const user = await findUserAccess(access.db, principal.userId);
   if (!user || user.disabled || user.tenant_id !== principal.tenantId) return undefined;
   return user.role;
 }

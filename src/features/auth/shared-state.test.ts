@@ -99,8 +99,8 @@ describe.runIf(redisUrl).each(databaseTargets())('auth state shared by two insta
     const identity = await testIdentity(fresh.handle);
     const user = await signUp(identity, 'roles@example.com', 'a sufficiently long passphrase', context);
     const [cacheA, cacheB] = await twoCaches();
-    const a = { db: identity.db, cache: cacheA };
-    const b = { db: identity.db, cache: cacheB };
+    const a = { db: identity.db, cache: cacheA, emails: identity.emails };
+    const b = { db: identity.db, cache: cacheB, emails: identity.emails };
     const before = await cachedUserView(b, user.id);
 
     await identity.db.updateTable('users').set({ role: before!.role === 'viewer' ? 'member' : 'viewer' }).where('id', '=', user.id).execute();

@@ -127,6 +127,8 @@ const RELOAD_INTERVAL_MS = 5_000;
 
 /** A keyring that also re-reads the table on a timer, until stopped. */
 export interface RefreshingKeyring extends Keyring {
+  /** Re-reads the table now (SIGHUP, a secrets refresh); a failed read keeps the keys in use. */
+  reload(): Promise<void>;
   stop(): void;
 }
 
@@ -173,6 +175,7 @@ export async function loadKeyring(db: Kysely<Tables>, kek: Buffer, refresh: Keyr
       return keys.find((key) => key.kid === kid);
     },
     jwks: () => ({ keys: keys.map((key) => key.publicJwk) }),
+    reload,
     stop: () => clearInterval(timer),
   };
 }

@@ -20,7 +20,7 @@ export async function signUp(identity: Identity, email: string, password: string
   const passwordHash = await identity.hasher.hash(verdict.normalised);
   let user: UserRow;
   try {
-    user = await createTenantWithAdmin(identity.db, email, passwordHash);
+    user = await createTenantWithAdmin(identity.db, identity.emails, email, passwordHash);
   } catch (error) {
     if (error instanceof EmailTaken) throw new HttpProblem(409, 'email-taken', 'An account with this email address already exists; sign in instead.');
     throw error;

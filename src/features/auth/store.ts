@@ -1,8 +1,22 @@
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Role, Tables } from '../../platform/db/tables.js';
+import type { EmailProtection } from './email-protection.js';
 
 export type Db = Kysely<Tables>;
-export type UserRow = Selectable<Tables['users']>;
+export type StoredUser = Selectable<Tables['users']>;
+/** A user as the application sees it: the address decrypted, the stored forms left out. */
+export type UserRow = Omit<StoredUser, 'email' | 'email_hash' | 'email_encrypted'> & { email: string };
+
+export function withOpenEmail(emails: EmailProtection, row: StoredUser): UserRow {
+  const { email_hash: _hash, email_encrypted: _encrypted, ...rest } = row;
+  return { ...rest, email: emails.open(row) };
+}
+
+/** The stored columns for a new user's address (its id must be chosen first: the ciphertext is bound to it). */
+export function emailColumns(emails: EmailProtection, email: string, userId: string) {
+  return { email: null, email_hash: emails.lookupHash(email), email_encrypted: emails.seal(email, userId) };
+}
 export type SessionRow = Selectable<Tables['sessions']>;
 
 /** Who asked, from where: stamped on sessions and audit events. */
@@ -17,28 +31,44 @@ export class EmailTaken extends Error {}
 const UNIQUE_VIOLATION = '23505';
 
 /** A new tenant whose first user is its admin (self-service sign-up). */
-export async function createTenantWithAdmin(db: Db, email: string, passwordHash: string): Promise<UserRow> {
+export async function createTenantWithAdmin(db: Db, emails: EmailProtection, email: string, passwordHash: string): Promise<UserRow> {
+  // Rows from before migration 0008 not yet re-encrypted are outside the hash indexes.
+  if (await findUserByEmail(db, emails, email)) throw new EmailTaken();
   try {
-    return await db.transaction().execute(async (trx) => {
-      const tenant = await trx.insertInto('tenants').values({ name: email }).returning('id').executeTakeFirstOrThrow();
+    const id = randomUUID();
+    const row = await db.transaction().execute(async (trx) => {
+      // Named by the address's domain: the tenant table is not where personal data should sit in clear.
+      const tenant = await trx.insertInto('tenants').values({ name: email.split('@').at(-1) ?? 'tenant' }).returning('id').executeTakeFirstOrThrow();
       return trx
         .insertInto('users')
-        .values({ tenant_id: tenant.id, email, password_hash: passwordHash, role: 'admin' satisfies Role })
+        .values({ id, tenant_id: tenant.id, ...emailColumns(emails, email, id), password_hash: passwordHash, role: 'admin' satisfies Role })
         .returningAll()
         .executeTakeFirstOrThrow();
     });
+    return withOpenEmail(emails, row);
   } catch (error) {
     if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new EmailTaken();
     throw error;
   }
 }
 
-export function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where(sql<string>`lower(email)`, '=', email.toLowerCase()).executeTakeFirst();
+export async function findUserByEmail(db: Db, emails: EmailProtection, email: string): Promise<UserRow | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .selectAll()
+    .where((eb) => eb.or([eb('email_hash', '=', emails.lookupHash(email)), eb(sql<string>`lower(email)`, '=', email.trim().toLowerCase())]))
+    .executeTakeFirst();
+  return row && withOpenEmail(emails, row);
 }
 
-export function findUser(db: Db, id: string): Promise<UserRow | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findUser(db: Db, emails: EmailProtection, id: string): Promise<UserRow | undefined> {
+  const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && withOpenEmail(emails, row);
+}
+
+/** What an authorisation check needs (no address to decrypt). */
+export function findUserAccess(db: Db, id: string): Promise<Pick<StoredUser, 'role' | 'disabled' | 'tenant_id'> | undefined> {
+  return db.selectFrom('users').select(['role', 'disabled', 'tenant_id']).where('id', '=', id).executeTakeFirst();
 }
 
 export async function replacePasswordHash(db: Db, userId: string, passwordHash: string): Promise<void> {

@@ -14,9 +14,9 @@ const USER_TTL_MS = 10_000;
 const userKey = (id: string) => `user:${id}`;
 
 /** The user's profile through the shared cache (straight from the database when there is none). */
-export async function cachedUserView(identity: Pick<Identity, 'db' | 'cache'>, userId: string): Promise<UserView | null> {
+export async function cachedUserView(identity: Pick<Identity, 'db' | 'cache' | 'emails'>, userId: string): Promise<UserView | null> {
   const load = async (): Promise<UserView | null> => {
-    const user = await findUser(identity.db, userId);
+    const user = await findUser(identity.db, identity.emails, userId);
     return user ? { id: user.id, email: user.email, tenant_id: user.tenant_id, role: user.role } : null;
   };
   return identity.cache ? identity.cache.getOrLoad(userKey(userId), USER_TTL_MS, load) : load();

@@ -13,9 +13,22 @@ import type { Tables } from './tables.js';
 export interface DatabaseOptions {
   /** PostgreSQL URL; unset means embedded PGlite under `dataDir`. */
   url?: string;
+  /**
+   * Read at every new connection, so a rotated password (DATABASE_PASSWORD from the secrets
+   * chain) is used without a restart. Undefined: the password in the URL, if any.
+   */
+  password?: () => string | undefined;
+  /**
+   * Called when PostgreSQL refuses the password of a new connection (it may have been rotated
+   * a moment ago); the connection is then retried a few times with backoff, so a rotation
+   * delays a query rather than failing it.
+   */
+  onAuthenticationFailure?: () => Promise<void>;
   dataDir: string;
   poolMax: number;
   idleTimeoutMs: number;
+  /** Retire a pooled connection after this long (seconds) even when busy, so the pool moves onto a rotated password. 0 or absent: never. */
+  maxLifetimeS?: number;
   connectTimeoutMs: number;
   /** Receives pooled connections that die while idle (e.g. PostgreSQL restarting). */
   logger?: Pick<Logger, 'warn'>;
@@ -49,7 +62,7 @@ async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
     await mkdir(dir, { recursive: true });
     const dialect = new PGliteDialect(await PGlite.create(dir));
     const db = new Kysely<Tables>({ dialect });
-    return handle(db, 'pglite', () => dialect.stats(), [], () => lock.release());
+    return handle(db, 'pglite', () => dialect.stats(), () => [], () => lock.release());
   } catch (error) {
     await lock.release();
     throw error;
@@ -58,28 +71,66 @@ async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
 
 function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   // pg parses sslmode & co. from the connection string; nothing connects until the first query.
+  const urlPassword = passwordIn(url);
+  const currentPassword = opts.password;
+  // pg lets the connection string's password (or its absence) override a `password`
+  // option, so the function is set on each client after construction instead.
+  class RotatingPasswordClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super(config);
+      if (currentPassword) (this as { password?: unknown }).password = () => currentPassword() ?? urlPassword;
+    }
+  }
   const pool = new pg.Pool({
+    Client: RotatingPasswordClient,
     connectionString: url,
     max: opts.poolMax,
     idleTimeoutMillis: opts.idleTimeoutMs,
+    maxLifetimeSeconds: opts.maxLifetimeS ?? 0,
     connectionTimeoutMillis: opts.connectTimeoutMs,
   });
+  // Failure descriptions scrub the URL's password and the current one (read when a check fails).
   const secrets = secretsOf(url);
+  const secretsNow = () => [...secrets, ...[currentPassword?.()].filter((p): p is string => p !== undefined)];
   // Without a listener, an idle client dropped by a PostgreSQL restart is an uncaught 'error'
   // that kills the process. pg-pool has already discarded the client; the next query reconnects.
   pool.on('error', (error) => {
-    opts.logger?.warn({ reason: describeDatabaseFailure(error, secrets) }, 'idle PostgreSQL connection lost');
+    opts.logger?.warn({ reason: describeDatabaseFailure(error, secretsNow()) }, 'idle PostgreSQL connection lost');
   });
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const connect = async (): Promise<pg.PoolClient> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await pool.connect();
+      } catch (error) {
+        if ((error as { code?: string }).code !== INVALID_PASSWORD || !opts.onAuthenticationFailure || attempt >= AUTH_RETRIES) throw error;
+        await opts.onAuthenticationFailure().catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  };
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: { connect, end: () => pool.end() } }) });
   const stats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
-  return handle(db, 'postgres', stats, secrets, async () => {});
+  return handle(db, 'postgres', stats, secretsNow, async () => {});
+}
+
+const INVALID_PASSWORD = '28P01';
+// 100 ms doubling: about 3 s in all, for the rotation's two halves (ALTER ROLE, provider) to meet.
+const AUTH_RETRIES = 5;
+
+function passwordIn(url: string): string | undefined {
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function handle(
   db: Kysely<Tables>,
   kind: DatabaseHandle['kind'],
   poolStats: DatabaseHandle['poolStats'],
-  secrets: string[],
+  secrets: () => string[],
   afterClose: () => Promise<void>,
 ): DatabaseHandle {
   let closing: Promise<void> | undefined;
@@ -92,7 +143,7 @@ function handle(
         await withTimeout(sql`select 1`.execute(db), timeoutMs);
         return { ok: true, details: `ok:${kind}` };
       } catch (error) {
-        return { ok: false, details: `error: ${describeDatabaseFailure(error, secrets)}` };
+        return { ok: false, details: `error: ${describeDatabaseFailure(error, secrets())}` };
       }
     },
     close() {

@@ -43,7 +43,12 @@ export type Role = 'admin' | 'member' | 'viewer';
 export interface UsersTable {
   id: Generated<string>;
   tenant_id: string;
-  email: string;
+  /** Plaintext, only in rows written before migration 0008 and not yet re-encrypted. */
+  email: string | null;
+  /** Keyed hash of the lower-cased address: lookups and uniqueness. */
+  email_hash: string | null;
+  /** `fe1.<kid>.<nonce>.<ciphertext>.<tag>` (platform/crypto/field-encryption.ts). */
+  email_encrypted: string | null;
   password_hash: string;
   role: Generated<Role>;
   disabled: Generated<boolean>;

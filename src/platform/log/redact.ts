@@ -13,11 +13,16 @@ export interface Redactor {
   redact(value: unknown): unknown;
   /** `text` with every known secret value replaced. */
   scrub(text: string): string;
+  /** Adds values to scrub from now on (a secret rotated at run time); earlier ones stay scrubbed. */
+  remember(secretValues: readonly string[]): void;
 }
 
 export function createRedactor(extraSecretKeys: readonly string[], secretValues: readonly string[]): Redactor {
   const keys = new Set([...ALWAYS_SECRET, ...extraSecretKeys].map(normaliseKey));
   const values = secretValues.filter((v) => v.length >= MIN_SCRUBBED_VALUE_LENGTH);
+  const remember = (more: readonly string[]) => {
+    for (const value of more) if (value.length >= MIN_SCRUBBED_VALUE_LENGTH && !values.includes(value)) values.push(value);
+  };
 
   const scrub = (text: string): string => {
     let out = text;
@@ -39,7 +44,7 @@ export function createRedactor(extraSecretKeys: readonly string[], secretValues:
     return out;
   };
 
-  return { redact: (value) => walk(value, 0, new WeakSet()), scrub };
+  return { redact: (value) => walk(value, 0, new WeakSet()), scrub, remember };
 }
 
 // `DOCS_PASSWORD`, `docsPassword` and `docs-password` are one key.

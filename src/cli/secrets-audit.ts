@@ -1,0 +1,65 @@
+import { ageOf, fieldKeyCreatedAt, formatAudit, type AgePolicy, type SecretAge } from '../ops/secrets/secret-ages.js';
+import { failureReason } from '../platform/secrets/secret-store.js';
+import { CliExit, EXIT, openCommandDatabase, resolveRuntime, SECRET_KEYS } from './bootstrap.js';
+
+/**
+ * `rampart secrets audit [--json]`: every secret's provider, version, last change and age
+ * against policy; exit 1 when any is overdue. Values are never read into the output.
+ */
+export async function secretsAuditCommand(options: { json?: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  const { config, secrets } = await resolveRuntime();
+  const policy: AgePolicy = {
+    jwtDays: config.secretMaxAgeJwtDays,
+    encryptionKeyDays: config.secretMaxAgeEncryptionKeyDays,
+    apiKeyDays: config.secretMaxAgeApiKeyDays,
+    databasePasswordDays: config.secretMaxAgeDatabasePasswordDays,
+  };
+  const now = new Date();
+  const rows: SecretAge[] = [];
+  for (const key of [...SECRET_KEYS].sort()) {
+    const secret = secrets.resolved(key);
+    if (!secret) continue;
+    if (key === 'FIELD_ENCRYPTION_KEYS') {
+      const { kid, createdAt } = fieldKeyCreatedAt(secret.value);
+      rows.push(ageOf({ name: key, source: secret.source, version: `${kid}${secret.version ? ` (${secret.version})` : ''}`, changedAt: createdAt ?? secret.changedAt }, policy, now));
+    } else if (key === 'DATABASE_URL' && !hasPassword(secret.value)) {
+      rows.push(ageOf({ name: key, source: secret.source, version: secret.version, note: 'no password inside' }, policy, now));
+    } else {
+      rows.push(ageOf({ name: key, source: secret.source, version: secret.version, changedAt: secret.changedAt }, policy, now));
+    }
+  }
+  rows.push(...(await databaseHeldSecrets(config, secrets, policy, now)));
+
+  const overdue = rows.filter((r) => r.overdue === true);
+  if (options.json) out.write(`${JSON.stringify({ checked_at: now.toISOString(), overdue: overdue.map((r) => r.name), secrets: rows }, null, 2)}\n`);
+  else out.write(`${formatAudit(rows)}\n${overdue.length === 0 ? 'no secret is overdue for rotation' : `overdue for rotation: ${overdue.map((r) => r.name).join(', ')}`}\n`);
+  if (overdue.length > 0) throw new CliExit(EXIT.failure, []);
+}
+
+/** The JWT signing key and the users' API keys live in the database, not in a provider. */
+async function databaseHeldSecrets(config: Awaited<ReturnType<typeof resolveRuntime>>['config'], secrets: Awaited<ReturnType<typeof resolveRuntime>>['secrets'], policy: AgePolicy, now: Date): Promise<SecretAge[]> {
+  let database;
+  try {
+    database = await openCommandDatabase(config, secrets);
+    const key = await database.db.selectFrom('signing_keys').select(['kid', 'created_at']).where('retired_at', 'is', null).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    const keys = await database.db.selectFrom('api_keys').select(['created_at']).where('revoked_at', 'is', null).execute();
+    const oldest = keys.reduce<Date | undefined>((min, k) => (!min || k.created_at < min ? k.created_at : min), undefined);
+    return [
+      ageOf({ name: 'jwt-signing-key', source: 'database', version: key?.kid, changedAt: key?.created_at, note: key ? undefined : 'none yet' }, policy, now),
+      ageOf({ name: 'api-keys', source: 'database', version: `${keys.length} active`, changedAt: oldest, note: keys.length === 0 ? 'none active' : undefined }, policy, now),
+    ];
+  } catch (error) {
+    const note = `database unavailable (${failureReason(error)})`;
+    return [ageOf({ name: 'jwt-signing-key', source: 'database', note }, policy, now), ageOf({ name: 'api-keys', source: 'database', note }, policy, now)];
+  } finally {
+    await database?.close();
+  }
+}
+
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
+}

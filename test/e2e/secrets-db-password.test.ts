@@ -1,0 +1,119 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, E2E_APP_SECRET, logIn, signUp, uniqueEmail } from '../support/auth-client.js';
+import { NO_POSTGRES } from '../support/databases.js';
+import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
+import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
+import { runCli, startRampart, type RampartProcess } from '../support/rampart-process.js';
+
+const available = Boolean(process.env.TEST_DATABASE_URL) && postgresBinDir() !== undefined;
+if (!available && process.env.CI === 'true') throw new Error('TEST_DATABASE_URL and the PostgreSQL server binaries are required in CI');
+
+const ROLE = 'rampart_app';
+
+async function asSuperuser(url: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Connects as the application role with `password`; resolves with the SQLSTATE of a refusal, or 'ok'. */
+async function tryPassword(port: number, password: string): Promise<string> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: ROLE, database: 'rampart_pw', password });
+  try {
+    await client.connect();
+    await client.end();
+    return 'ok';
+  } catch (error) {
+    return (error as { code?: string }).code ?? 'error';
+  }
+}
+
+describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (private PostgreSQL with password auth)', () => {
+  let postgres: PrivatePostgres;
+  let aws: FakeAws;
+  let rampart: RampartProcess | undefined;
+  beforeAll(async () => {
+    postgres = await startPrivatePostgres({ passwordAuthFor: ROLE });
+    aws = await startFakeAws();
+  });
+  afterAll(async () => {
+    await rampart?.stop();
+    await aws?.close();
+    await postgres?.destroy();
+  });
+
+  it('ALTER ROLE plus a provider update under continuous queries: zero failed queries, new connections use the new password', async () => {
+    const first = `first-db-password-${Date.now()}`;
+    const second = `second-db-password-${Date.now()}`;
+    await asSuperuser(postgres.url, `create role ${ROLE} login password '${first}'`);
+    await asSuperuser(postgres.url, `create database rampart_pw owner ${ROLE}`);
+    aws.putParameter('/rampart/development/database_password', first);
+    expect(await tryPassword(postgres.port, 'not-the-password')).toBe('28P01');
+
+    const env = {
+      ...aws.env,
+      SECRETS_PROVIDERS: 'env,ssm',
+      DATABASE_URL: `postgres://${ROLE}@127.0.0.1:${postgres.port}/rampart_pw`,
+      APP_SECRET: E2E_APP_SECRET,
+      AUTH_ARGON2_MEMORY_KIB: '1024',
+      AUTH_ARGON2_TIME_COST: '1',
+      DATABASE_POOL_MAX: '4',
+      // Connections retire after a second, so the pool has to reconnect during the rotation.
+      DATABASE_MAX_LIFETIME_S: '1',
+      SECRETS_REFRESH_S: '1',
+    };
+    rampart = await startRampart({ env });
+    const email = uniqueEmail('db-password');
+    await signUp(rampart, email);
+    const token = (await logIn(rampart, email)).access_token;
+
+    let ok = 0;
+    const failures: string[] = [];
+    let running = true;
+    // Listing sessions reads the database on every request.
+    const worker = async () => {
+      while (running) {
+        const res = await rampart!.request('/v1/auth/sessions', { headers: bearer(token) });
+        if (res.status === 200) ok++;
+        else failures.push(`${res.status} ${res.body}`);
+      }
+    };
+    const workers = Promise.all([worker(), worker(), worker()]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+
+    const rotatedAt = new Date();
+    await asSuperuser(postgres.url, `alter role ${ROLE} password '${second}'`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    aws.putParameter('/rampart/development/database_password', second);
+    await rampart.waitForLog((l) => l.msg === 'secrets changed' && (l.changed as string[]).includes('DATABASE_PASSWORD'), 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    running = false;
+    await workers;
+
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(50);
+    expect(await tryPassword(postgres.port, first)).toBe('28P01');
+    expect(await tryPassword(postgres.port, second)).toBe('ok');
+    // Every connection the instance holds now was opened after the rotation, with the new password.
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    const { rows } = await client.query<{ backend_start: Date }>('select backend_start from pg_stat_activity where usename = $1', [ROLE]);
+    await client.end();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.backend_start > rotatedAt)).toBe(true);
+
+    const output = rampart.stdout() + rampart.stderr();
+    expect(output).not.toContain(first);
+    expect(output).not.toContain(second);
+    const audit = await runCli(['secrets', 'audit'], env);
+    expect(audit.stdout).toMatch(/^DATABASE_PASSWORD\s+ssm\s+2\s/m);
+    expect(audit.stdout + audit.stderr).not.toContain(second);
+  }, 60_000);
+});
+
+if (!available) describe('DATABASE_PASSWORD rotation', () => it.skip(NO_POSTGRES, () => {}));
