@@ -1,4 +1,4 @@
-import type { SecretEntry, SecretProvider } from './secret-provider.js';
+import type { PreviousSecretEntry, SecretEntry, SecretProvider } from './secret-provider.js';
 
 /** A secret as the chain resolved it: its value and where it came from. */
 export interface ResolvedSecret extends SecretEntry {
@@ -33,7 +33,14 @@ export interface SecretStore {
    * whose value changed; never rejects.
    */
   refresh(): Promise<string[]>;
+  /** The current value: never a previous generation. */
   get(key: string): string | undefined;
+  /**
+   * The previous generation of `key` from the provider that supplies its current value
+   * (Secrets Manager's AWSPREVIOUS), for consumers that may fall back to it during a
+   * rotation. Undefined when that provider keeps none, or when it equals the current value.
+   */
+  previous(key: string): PreviousSecretEntry | undefined;
   resolved(key: string): ResolvedSecret | undefined;
   all(): ResolvedSecret[];
   statuses(): ProviderStatus[];
@@ -90,7 +97,10 @@ export function createSecretStore(chain: readonly SecretProvider[]): SecretStore
         if (!next.has(key)) next.set(key, { ...entry, key, source: provider.name });
       }
     }
-    const changed = [...new Set([...next.keys(), ...merged.keys()])].filter((key) => next.get(key)?.value !== merged.get(key)?.value);
+    // A previous generation that changes counts too: the redactor must learn its value.
+    const changed = [...new Set([...next.keys(), ...merged.keys()])].filter(
+      (key) => next.get(key)?.value !== merged.get(key)?.value || next.get(key)?.previous?.value !== merged.get(key)?.previous?.value,
+    );
     merged = next;
     return { failures, changed };
   };
@@ -122,6 +132,10 @@ export function createSecretStore(chain: readonly SecretProvider[]): SecretStore
     },
     refresh,
     get: (key) => merged.get(key)?.value,
+    previous(key) {
+      const entry = merged.get(key);
+      return entry?.previous && entry.previous.value !== entry.value ? entry.previous : undefined;
+    },
     resolved: (key) => merged.get(key),
     all: () => [...merged.values()],
     statuses: () => chain.map((p) => statuses.get(p.name)!),
