@@ -156,8 +156,8 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
         if (used !== undefined && used !== reported) {
           reported = used;
           // Which generation, never the value.
-          if (used === 'previous') opts.logger?.warn({ secret: 'DATABASE_PASSWORD', generation: 'previous' }, 'PostgreSQL refused the current database password; new connections use the previous one until the role is altered');
-          else opts.logger?.info?.({ secret: 'DATABASE_PASSWORD', generation: 'current' }, 'new database connections use the current password again');
+          if (used === 'previous') opts.logger?.warn({ setting: 'DATABASE_PASSWORD', generation: 'previous' }, 'PostgreSQL refused the current database password; new connections use the previous one until the role is altered');
+          else opts.logger?.info?.({ setting: 'DATABASE_PASSWORD', generation: 'current' }, 'new database connections use the current password again');
         }
         return client;
       } catch (error) {
