@@ -105,11 +105,11 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     if (previous !== undefined) logging.redactor.remember(scrubbableParts(key, previous));
   };
   for (const secret of secretStore.all()) rememberPrevious(secret.key);
+  secretStore.onPreviousChange((keys) => keys.forEach(rememberPrevious));
   secretStore.onChange((keys) => {
     for (const key of keys) {
       const value = secretStore.get(key);
       if (value !== undefined) logging.redactor.remember(scrubbableParts(key, value));
-      rememberPrevious(key);
     }
     logger.info({ changed: keys }, 'secrets changed');
     const atRestart = keys.filter((key) => !LIVE_SECRETS.has(key));

@@ -41,9 +41,14 @@ describe('secret store', () => {
     // A previous equal to the current value is no fallback.
     expect(store.previous('DOCS_PASSWORD')).toBeUndefined();
     expect(store.previous('API_KEY_PEPPER')).toBeUndefined();
-    // A change of the previous generation alone is a change (the redactor must learn it).
+    // A new previous generation alone changes no value in use, but is reported apart (the redactor must learn it).
+    const previousChanged: string[][] = [];
+    store.onPreviousChange((keys) => previousChanged.push(keys));
     entries.set('DATABASE_PASSWORD', { value: 'new-pass', previous: { value: 'older-pass', stage: 'AWSPREVIOUS' } });
-    expect(await store.refresh()).toEqual(['DATABASE_PASSWORD']);
+    entries.set('DOCS_PASSWORD', { value: 'same', previous: { value: 'same', stage: 'AWSPREVIOUS' } });
+    expect(await store.refresh()).toEqual([]);
+    expect(previousChanged).toEqual([['DATABASE_PASSWORD']]);
+    expect(store.previous('DATABASE_PASSWORD')?.value).toBe('older-pass');
   });
 
   it('refuses to load when a provider fails at start, naming it and the error class only', async () => {
