@@ -99,6 +99,13 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
   const logging = createLogging({ level: config.logLevel, secretKeys: secrets.keys, secretValues: secrets.values });
   const { logger } = logging;
   // First listener: a rotated value is scrubbed before any other listener can log it.
+  // Previous generations (AWSPREVIOUS) are secret too: scrubbed like current values.
+  const rememberPrevious = (key: string) => {
+    const previous = secretStore.previous(key)?.value;
+    if (previous !== undefined) logging.redactor.remember(scrubbableParts(key, previous));
+  };
+  for (const secret of secretStore.all()) rememberPrevious(secret.key);
+  secretStore.onPreviousChange((keys) => keys.forEach(rememberPrevious));
   secretStore.onChange((keys) => {
     for (const key of keys) {
       const value = secretStore.get(key);
@@ -128,6 +135,8 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
   const database = await openDatabase({
     url: config.databaseUrl,
     password: () => secretStore.get('DATABASE_PASSWORD') ?? config.databasePassword,
+    // Secrets Manager's AWSPREVIOUS: a rotation may stage the new password before ALTER ROLE.
+    previousPassword: () => secretStore.previous('DATABASE_PASSWORD')?.value,
     // A refused password may be one rotated a moment ago: re-read the chain, then retry.
     onAuthenticationFailure: async () => void (await secretStore.refresh()),
     dataDir: config.dataDir,

@@ -103,6 +103,7 @@ export function openCommandDatabase(config: Config, secrets?: SecretStore): Prom
   return openDatabase({
     url: config.databaseUrl,
     password: secrets ? () => secrets.get('DATABASE_PASSWORD') : () => config.databasePassword,
+    previousPassword: secrets ? () => secrets.previous('DATABASE_PASSWORD')?.value : undefined,
     dataDir: config.dataDir,
     poolMax: 2,
     idleTimeoutMs: config.databaseIdleTimeoutMs,

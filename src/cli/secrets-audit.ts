@@ -25,7 +25,7 @@ export async function secretsAuditCommand(options: { json?: boolean }, out: Node
     } else if (key === 'DATABASE_URL' && !hasPassword(secret.value)) {
       rows.push(ageOf({ name: key, source: secret.source, version: secret.version, note: 'no password inside' }, policy, now));
     } else {
-      rows.push(ageOf({ name: key, source: secret.source, version: secret.version, changedAt: secret.changedAt }, policy, now));
+      rows.push(ageOf({ name: key, source: secret.source, version: secret.version, changedAt: secret.changedAt, previous: secrets.previous(key) }, policy, now));
     }
   }
   rows.push(...(await databaseHeldSecrets(config, secrets, policy, now)));

@@ -22,8 +22,8 @@ async function asSuperuser(url: string, statement: string): Promise<void> {
 }
 
 /** Connects as the application role with `password`; resolves with the SQLSTATE of a refusal, or 'ok'. */
-async function tryPassword(port: number, password: string): Promise<string> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: ROLE, database: 'rampart_pw', password });
+async function tryPassword(port: number, password: string, database = 'rampart_pw'): Promise<string> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: ROLE, database, password });
   try {
     await client.connect();
     await client.end();
@@ -113,6 +113,96 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
     const audit = await runCli(['secrets', 'audit'], env);
     expect(audit.stdout).toMatch(/^DATABASE_PASSWORD\s+ssm\s+2\s/m);
     expect(audit.stdout + audit.stderr).not.toContain(second);
+  }, 60_000);
+
+  it('Secrets Manager stages the new password as AWSCURRENT before ALTER ROLE: new connections use AWSPREVIOUS until the role is altered, zero failed queries', async () => {
+    await rampart?.stop();
+    rampart = undefined;
+    const first = `sm-first-db-password-${Date.now()}`;
+    const second = `sm-second-db-password-${Date.now()}`;
+    // Self-contained: the role may exist already (the test above created it).
+    await asSuperuser(postgres.url, `do $$ begin create role ${ROLE} login; exception when duplicate_object then null; end $$`);
+    await asSuperuser(postgres.url, `alter role ${ROLE} password '${first}'`);
+    await asSuperuser(postgres.url, `create database rampart_sm owner ${ROLE}`);
+    // A single version: no AWSPREVIOUS yet, which is normal.
+    aws.putSecret('rampart/development', { DATABASE_PASSWORD: first });
+
+    const env = {
+      ...aws.env,
+      SECRETS_PROVIDERS: 'env,secretsmanager',
+      SECRETS_MANAGER_IDS: 'rampart/development',
+      DATABASE_URL: `postgres://${ROLE}@127.0.0.1:${postgres.port}/rampart_sm`,
+      APP_SECRET: E2E_APP_SECRET,
+      AUTH_ARGON2_MEMORY_KIB: '1024',
+      AUTH_ARGON2_TIME_COST: '1',
+      DATABASE_POOL_MAX: '4',
+      // Connections retire after a second, so the pool keeps opening new ones throughout.
+      DATABASE_MAX_LIFETIME_S: '1',
+      SECRETS_REFRESH_S: '1',
+    };
+    rampart = await startRampart({ env });
+    const email = uniqueEmail('db-password-sm');
+    await signUp(rampart, email);
+    const token = (await logIn(rampart, email)).access_token;
+
+    let ok = 0;
+    const failures: string[] = [];
+    let running = true;
+    const worker = async () => {
+      while (running) {
+        const res = await rampart!.request('/v1/auth/sessions', { headers: bearer(token) });
+        if (res.status === 200) ok++;
+        else failures.push(`${res.status} ${res.body}`);
+      }
+    };
+    const workers = Promise.all([worker(), worker(), worker()]);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+
+    let alteredAt = new Date(0);
+    try {
+      // What a rotation Lambda's createSecret step does: AWSCURRENT moves first (the old version
+      // becomes AWSPREVIOUS); the role is altered only later.
+      aws.putSecret('rampart/development', { DATABASE_PASSWORD: second });
+      await rampart.waitForLog((l) => l.msg === 'secrets changed' && (l.changed as string[]).includes('DATABASE_PASSWORD'), 5_000);
+      const fellBack = await rampart.waitForLog((l) => l.generation === 'previous', 5_000);
+      expect(fellBack.setting).toBe('DATABASE_PASSWORD');
+      // Longer than the ~3 s of retries with the current value: without the fallback, queries fail.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      expect(failures).toEqual([]);
+
+      alteredAt = new Date();
+      await asSuperuser(postgres.url, `alter role ${ROLE} password '${second}'`);
+      const backToCurrent = await rampart.waitForLog((l) => l.generation === 'current', 5_000);
+      expect(backToCurrent.setting).toBe('DATABASE_PASSWORD');
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+    } finally {
+      running = false;
+      await workers;
+    }
+    expect(failures).toEqual([]);
+    expect(ok).toBeGreaterThan(50);
+    expect(await tryPassword(postgres.port, first, 'rampart_sm')).toBe('28P01');
+    expect(await tryPassword(postgres.port, second, 'rampart_sm')).toBe('ok');
+    // Every connection the instance holds now was opened after ALTER ROLE: with AWSCURRENT.
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    const { rows } = await client.query<{ backend_start: Date }>('select backend_start from pg_stat_activity where usename = $1 and datname = $2', [ROLE, 'rampart_sm']);
+    await client.end();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => r.backend_start > alteredAt)).toBe(true);
+
+    // Neither generation's value appears anywhere: logs, readiness, audit.
+    const readiness = await rampart.request('/readiness');
+    const audit = await runCli(['secrets', 'audit'], env);
+    const json = await runCli(['secrets', 'audit', '--json'], env);
+    for (const text of [rampart.stdout() + rampart.stderr(), readiness.body, audit.stdout + audit.stderr, json.stdout + json.stderr]) {
+      expect(text).not.toContain(first);
+      expect(text).not.toContain(second);
+    }
+    // The audit says that a previous version exists (stage and version id only).
+    expect(audit.stdout).toMatch(/^DATABASE_PASSWORD\s+secretsmanager\s+[0-9a-f-]{36} \+AWSPREVIOUS\s/m);
+    const row = (JSON.parse(json.stdout) as { secrets: Array<{ name: string; previous?: { stage: string; version: string } }> }).secrets.find((r) => r.name === 'DATABASE_PASSWORD');
+    expect(row?.previous).toEqual({ stage: 'AWSPREVIOUS', version: expect.stringMatching(/^[0-9a-f-]{36}$/) });
   }, 60_000);
 });
 

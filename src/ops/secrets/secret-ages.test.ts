@@ -27,4 +27,14 @@ describe('secret ages against policy', () => {
     expect(text.split('\n')[0]).toMatch(/^SECRET\s+SOURCE\s+VERSION\s+CHANGED\s+AGE\s+POLICY\s+STATUS$/);
     expect(text).toMatch(/jwt-signing-key\s+database\s+kid1\s+2026-08-23\s+100 d\s+90 d\s+OVERDUE/);
   });
+
+  it('says that a previous generation exists, by stage and version, never its value', () => {
+    const previous = { value: 'old-db-pass', stage: 'AWSPREVIOUS', version: 'v-old' };
+    const row = ageOf({ name: 'DATABASE_PASSWORD', source: 'secretsmanager', version: 'v-new', changedAt: daysAgo(3), previous }, policy, now);
+    expect(row.previous).toEqual({ stage: 'AWSPREVIOUS', version: 'v-old' });
+    expect(JSON.stringify(row)).not.toContain('old-db-pass');
+    const text = formatAudit([row]);
+    expect(text).toMatch(/DATABASE_PASSWORD\s+secretsmanager\s+v-new \+AWSPREVIOUS\s/);
+    expect(text).not.toContain('old-db-pass');
+  });
 });

@@ -8,6 +8,8 @@ export interface SecretAge {
   policy_days: number | null;
   /** null when the age is unknown (a provider without change times) or no policy applies. */
   overdue: boolean | null;
+  /** The provider also holds a previous generation (Secrets Manager's AWSPREVIOUS): its stage and version, never its value. */
+  previous?: { stage: string; version: string | null };
   note?: string;
 }
 
@@ -39,7 +41,11 @@ export function policyDaysFor(name: string, policy: AgePolicy): number | null {
 
 const DAY_MS = 86_400_000;
 
-export function ageOf(entry: { name: string; source: string; version?: string | undefined; changedAt?: Date | undefined; note?: string }, policy: AgePolicy, now: Date): SecretAge {
+export function ageOf(
+  entry: { name: string; source: string; version?: string | undefined; changedAt?: Date | undefined; previous?: { stage: string; version?: string | undefined } | undefined; note?: string },
+  policy: AgePolicy,
+  now: Date,
+): SecretAge {
   const policyDays = policyDaysFor(entry.name, policy);
   const ageDays = entry.changedAt ? Math.floor((now.getTime() - entry.changedAt.getTime()) / DAY_MS) : null;
   return {
@@ -50,6 +56,7 @@ export function ageOf(entry: { name: string; source: string; version?: string | 
     age_days: ageDays,
     policy_days: policyDays,
     overdue: ageDays === null || policyDays === null ? null : ageDays > policyDays,
+    ...(entry.previous ? { previous: { stage: entry.previous.stage, version: entry.previous.version ?? null } } : {}),
     ...(entry.note ? { note: entry.note } : {}),
   };
 }
@@ -72,7 +79,7 @@ export function formatAudit(rows: readonly SecretAge[]): string {
   const lines = rows.map((r) => [
     r.name,
     r.source,
-    r.version ?? '-',
+    `${r.version ?? '-'}${r.previous ? ` +${r.previous.stage}` : ''}`,
     r.changed_at ? r.changed_at.slice(0, 10) : 'unknown',
     r.age_days === null ? 'unknown' : `${r.age_days} d`,
     r.policy_days === null ? '-' : `${r.policy_days} d`,

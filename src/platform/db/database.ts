@@ -19,6 +19,13 @@ export interface DatabaseOptions {
    */
   password?: () => string | undefined;
   /**
+   * The previous generation of the password (Secrets Manager's AWSPREVIOUS), tried when
+   * PostgreSQL refuses the current one: a rotation may stage the new password before the
+   * role is altered. New connections keep using it until it is refused in turn (the role
+   * was altered) or the current value changes.
+   */
+  previousPassword?: () => string | undefined;
+  /**
    * Called when PostgreSQL refuses the password of a new connection (it may have been rotated
    * a moment ago); the connection is then retried a few times with backoff, so a rotation
    * delays a query rather than failing it.
@@ -30,8 +37,8 @@ export interface DatabaseOptions {
   /** Retire a pooled connection after this long (seconds) even when busy, so the pool moves onto a rotated password. 0 or absent: never. */
   maxLifetimeS?: number;
   connectTimeoutMs: number;
-  /** Receives pooled connections that die while idle (e.g. PostgreSQL restarting). */
-  logger?: Pick<Logger, 'warn'>;
+  /** Receives pooled connections that die while idle (e.g. PostgreSQL restarting), and which password generation new connections use when it changes (never a value). */
+  logger?: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'info'>>;
 }
 
 export interface DatabaseHandle {
@@ -73,12 +80,52 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   // pg parses sslmode & co. from the connection string; nothing connects until the first query.
   const urlPassword = passwordIn(url);
   const currentPassword = opts.password;
+  const previousPassword = opts.previousPassword;
+  // Which generation new connections use. 'previous' only while a previous value exists and
+  // the current value is the one that was refused (`refusedCurrent`); a new current value
+  // (the provider was updated again) is tried first.
+  let preferred: PasswordGeneration = 'current';
+  let refusedCurrent: string | undefined;
+  let reported: PasswordGeneration = 'current';
+  const choose = (): { generation: PasswordGeneration; password: string | undefined } => {
+    const current = currentPassword?.() ?? urlPassword;
+    const previous = previousPassword?.();
+    if (preferred === 'previous' && previous !== undefined && previous !== current && current === refusedCurrent) return { generation: 'previous', password: previous };
+    return { generation: 'current', password: current };
+  };
+  /**
+   * After a refusal of `tried`: whether a different password is now due (retry at once). A
+   * refused current value that the chain has since replaced is simply retried; otherwise the
+   * other generation, when there is one, is tried next.
+   */
+  const refused = (tried: { generation: PasswordGeneration; password: string | undefined }): boolean => {
+    const now = choose();
+    if (now.generation !== tried.generation || now.password !== tried.password) return true; // the chain or another connection moved on
+    if (tried.generation === 'previous') {
+      preferred = 'current';
+      return true;
+    }
+    const previous = previousPassword?.();
+    if (previous === undefined || previous === now.password) return false;
+    refusedCurrent = now.password;
+    preferred = 'previous';
+    return true;
+  };
   // pg lets the connection string's password (or its absence) override a `password`
-  // option, so the function is set on each client after construction instead.
+  // option, so the function is set on each client after construction instead. The client
+  // remembers which generation it authenticated with.
   class RotatingPasswordClient extends pg.Client {
+    passwordGeneration: PasswordGeneration | undefined;
+    generationReported = false;
     constructor(config?: pg.ClientConfig) {
       super(config);
-      if (currentPassword) (this as { password?: unknown }).password = () => currentPassword() ?? urlPassword;
+      if (currentPassword) {
+        (this as { password?: unknown }).password = () => {
+          const { generation, password } = choose();
+          this.passwordGeneration = generation;
+          return password;
+        };
+      }
     }
   }
   const pool = new pg.Pool({
@@ -91,7 +138,7 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   });
   // Failure descriptions scrub the URL's password and the current one (read when a check fails).
   const secrets = secretsOf(url);
-  const secretsNow = () => [...secrets, ...[currentPassword?.()].filter((p): p is string => p !== undefined)];
+  const secretsNow = () => [...secrets, ...[currentPassword?.(), previousPassword?.()].filter((p): p is string => p !== undefined)];
   // Without a listener, an idle client dropped by a PostgreSQL restart is an uncaught 'error'
   // that kills the process. pg-pool has already discarded the client; the next query reconnects.
   pool.on('error', (error) => {
@@ -99,12 +146,28 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   });
   const connect = async (): Promise<pg.PoolClient> => {
     for (let attempt = 0; ; attempt++) {
+      const tried = choose();
       try {
-        return await pool.connect();
+        const client = await pool.connect();
+        // A new connection tells which generation it authenticated with (reused ones already did).
+        const fresh = client as unknown as Partial<RotatingPasswordClient>;
+        const used = fresh.generationReported === false ? fresh.passwordGeneration : undefined;
+        if (used !== undefined) fresh.generationReported = true;
+        if (used !== undefined && used !== reported) {
+          reported = used;
+          // Which generation, never the value.
+          if (used === 'previous') opts.logger?.warn({ setting: 'DATABASE_PASSWORD', generation: 'previous' }, 'PostgreSQL refused the current database password; new connections use the previous one until the role is altered');
+          else opts.logger?.info?.({ setting: 'DATABASE_PASSWORD', generation: 'current' }, 'new database connections use the current password again');
+        }
+        return client;
       } catch (error) {
-        if ((error as { code?: string }).code !== INVALID_PASSWORD || !opts.onAuthenticationFailure || attempt >= AUTH_RETRIES) throw error;
-        await opts.onAuthenticationFailure().catch(() => {});
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+        const hasPrevious = previousPassword?.() !== undefined;
+        if ((error as { code?: string }).code !== INVALID_PASSWORD || (!opts.onAuthenticationFailure && !hasPrevious) || attempt >= AUTH_RETRIES) throw error;
+        // A refused password may be one rotated a moment ago: re-read the chain first, so the
+        // current value is fresh before falling back to the previous one.
+        await opts.onAuthenticationFailure?.().catch(() => {});
+        // The first switch to another password is retried at once; anything else backs off.
+        if (!refused(tried) || attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
       }
     }
   };
@@ -112,6 +175,8 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   const stats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   return handle(db, 'postgres', stats, secretsNow, async () => {});
 }
+
+type PasswordGeneration = 'current' | 'previous';
 
 const INVALID_PASSWORD = '28P01';
 // 100 ms doubling: about 3 s in all, for the rotation's two halves (ALTER ROLE, provider) to meet.

@@ -4,6 +4,21 @@ export interface SecretEntry {
   /** The provider's own version label (SSM parameter version, Secrets Manager VersionId, file mtime). */
   version?: string | undefined;
   changedAt?: Date | undefined;
+  /**
+   * The generation before this one, when the provider keeps it (Secrets Manager's
+   * `AWSPREVIOUS`). Never used as the current value: consumers that can fall back during a
+   * rotation (the database password) ask for it explicitly.
+   */
+  previous?: PreviousSecretEntry | undefined;
+}
+
+/** An earlier generation of a secret, named by the provider's stage label. */
+export interface PreviousSecretEntry {
+  value: string;
+  version?: string | undefined;
+  changedAt?: Date | undefined;
+  /** The provider's name for this generation (`AWSPREVIOUS`). */
+  stage: string;
 }
 
 /**

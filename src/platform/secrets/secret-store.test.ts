@@ -24,6 +24,33 @@ describe('secret store', () => {
     expect(store.resolved('DOCS_PASSWORD')).toMatchObject({ value: 'docs-from-ssm', source: 'ssm' });
   });
 
+  it('gives the previous generation of a key from the provider that supplies its current value, never as the current value', async () => {
+    const entries = new Map<string, SecretEntry>([
+      ['DATABASE_PASSWORD', { value: 'new-pass', previous: { value: 'old-pass', stage: 'AWSPREVIOUS', version: 'v1' } }],
+      ['APP_SECRET', { value: 'sm-secret', previous: { value: 'old-sm-secret', stage: 'AWSPREVIOUS' } }],
+      ['DOCS_PASSWORD', { value: 'same', previous: { value: 'same', stage: 'AWSPREVIOUS' } }],
+    ]);
+    const sm: SecretProvider = { name: 'secretsmanager', load: async () => entries };
+    const store = createSecretStore([provider('env', { APP_SECRET: 'from-env' }), sm]);
+    await store.load();
+    expect(store.get('DATABASE_PASSWORD')).toBe('new-pass');
+    expect(store.previous('DATABASE_PASSWORD')).toMatchObject({ value: 'old-pass', stage: 'AWSPREVIOUS', version: 'v1' });
+    // env wins APP_SECRET: another provider's previous generation does not belong to it.
+    expect(store.get('APP_SECRET')).toBe('from-env');
+    expect(store.previous('APP_SECRET')).toBeUndefined();
+    // A previous equal to the current value is no fallback.
+    expect(store.previous('DOCS_PASSWORD')).toBeUndefined();
+    expect(store.previous('API_KEY_PEPPER')).toBeUndefined();
+    // A new previous generation alone changes no value in use, but is reported apart (the redactor must learn it).
+    const previousChanged: string[][] = [];
+    store.onPreviousChange((keys) => previousChanged.push(keys));
+    entries.set('DATABASE_PASSWORD', { value: 'new-pass', previous: { value: 'older-pass', stage: 'AWSPREVIOUS' } });
+    entries.set('DOCS_PASSWORD', { value: 'same', previous: { value: 'same', stage: 'AWSPREVIOUS' } });
+    expect(await store.refresh()).toEqual([]);
+    expect(previousChanged).toEqual([['DATABASE_PASSWORD']]);
+    expect(store.previous('DATABASE_PASSWORD')?.value).toBe('older-pass');
+  });
+
   it('refuses to load when a provider fails at start, naming it and the error class only', async () => {
     const ssm = provider('ssm', {});
     ssm.failWith = Object.assign(new Error('secret-looking message'), { name: 'AccessDeniedException' });

@@ -1,4 +1,4 @@
-import type { SecretEntry, SecretProvider } from './secret-provider.js';
+import type { PreviousSecretEntry, SecretEntry, SecretProvider } from './secret-provider.js';
 
 /** A secret as the chain resolved it: its value and where it came from. */
 export interface ResolvedSecret extends SecretEntry {
@@ -33,18 +33,35 @@ export interface SecretStore {
    * whose value changed; never rejects.
    */
   refresh(): Promise<string[]>;
+  /** The current value: never a previous generation. */
   get(key: string): string | undefined;
+  /**
+   * The previous generation of `key` from the provider that supplies its current value
+   * (Secrets Manager's AWSPREVIOUS), for consumers that may fall back to it during a
+   * rotation. Undefined when that provider keeps none, or when it equals the current value.
+   */
+  previous(key: string): PreviousSecretEntry | undefined;
   resolved(key: string): ResolvedSecret | undefined;
   all(): ResolvedSecret[];
   statuses(): ProviderStatus[];
   providers(): readonly SecretProvider[];
   /** Called after a refresh that changed values, with the changed keys. */
   onChange(listener: (keys: string[]) => void | Promise<void>): void;
+  /**
+   * Called, before `onChange` listeners, with the keys whose previous generation is new after
+   * a refresh (not a change of any value in use: `onChange` is not told about these alone).
+   */
+  onPreviousChange(listener: (keys: string[]) => void): void;
   /** Called for each provider that failed during a refresh (its values were kept). */
   onRefreshFailure(listener: (provider: string, reason: string) => void): void;
   /** Refreshes every `intervalMs` until `stop`. */
   startRefreshing(intervalMs: number): void;
   stop(): void;
+}
+
+/** The previous generation worth falling back to: none when it equals the current value. */
+function previousOf(entry: SecretEntry | undefined): PreviousSecretEntry | undefined {
+  return entry?.previous && entry.previous.value !== entry.value ? entry.previous : undefined;
 }
 
 /** A short, value-free reason: the error's class or code, never its message (which could quote input). */
@@ -67,6 +84,7 @@ export function createSecretStore(chain: readonly SecretProvider[]): SecretStore
   const statuses = new Map<string, ProviderStatus>(chain.map((p) => [p.name, { name: p.name, ok: false }]));
   let merged = new Map<string, ResolvedSecret>();
   const listeners: Array<(keys: string[]) => void | Promise<void>> = [];
+  const previousListeners: Array<(keys: string[]) => void> = [];
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<string[]> | undefined;
 
@@ -90,15 +108,19 @@ export function createSecretStore(chain: readonly SecretProvider[]): SecretStore
         if (!next.has(key)) next.set(key, { ...entry, key, source: provider.name });
       }
     }
-    const changed = [...new Set([...next.keys(), ...merged.keys()])].filter((key) => next.get(key)?.value !== merged.get(key)?.value);
+    const keys = [...new Set([...next.keys(), ...merged.keys()])];
+    const changed = keys.filter((key) => next.get(key)?.value !== merged.get(key)?.value);
+    // Previous generations are not values in use: their changes are reported apart (the redactor must learn them).
+    const previousChanged = keys.filter((key) => previousOf(next.get(key)) !== undefined && previousOf(next.get(key))?.value !== previousOf(merged.get(key))?.value);
     merged = next;
-    return { failures, changed };
+    return { failures, changed, previousChanged };
   };
 
   const refresh = () => {
     running ??= (async () => {
-      const { failures, changed } = await readAll();
+      const { failures, changed, previousChanged } = await readAll();
       for (const f of failures) for (const listener of failureListeners) listener(f.provider, f.reason);
+      if (previousChanged.length > 0) for (const listener of previousListeners) listener(previousChanged);
       if (changed.length > 0) {
         for (const listener of listeners) {
           try {
@@ -122,6 +144,8 @@ export function createSecretStore(chain: readonly SecretProvider[]): SecretStore
     },
     refresh,
     get: (key) => merged.get(key)?.value,
+    previous: (key) => previousOf(merged.get(key)),
+    onPreviousChange: (listener) => void previousListeners.push(listener),
     resolved: (key) => merged.get(key),
     all: () => [...merged.values()],
     statuses: () => chain.map((p) => statuses.get(p.name)!),

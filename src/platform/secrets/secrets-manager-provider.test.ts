@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../../../test/support/fake-aws.js';
 import { secretNameOf, secretsManagerProvider } from './secrets-manager-provider.js';
 
-const KNOWN = new Set(['APP_SECRET', 'DOCS_PASSWORD', 'API_KEY_PEPPER']);
+const KNOWN = new Set(['APP_SECRET', 'DOCS_PASSWORD', 'API_KEY_PEPPER', 'DATABASE_PASSWORD']);
 
 describe('Secrets Manager provider against the AWS JSON protocol (real SDK client)', () => {
   let aws: FakeAws;
@@ -35,6 +35,48 @@ describe('Secrets Manager provider against the AWS JSON protocol (real SDK clien
     expect(version).not.toBe(before.get('DOCS_PASSWORD')?.version);
     expect(JSON.parse(aws.secret('core')!)).toEqual({ APP_SECRET: 'a'.repeat(40), DOCS_PASSWORD: 'new' });
     expect(JSON.parse(aws.secret('core', 'AWSPREVIOUS')!)).toEqual({ APP_SECRET: 'a'.repeat(40), DOCS_PASSWORD: 'old' });
+  });
+
+  it('reads AWSPREVIOUS too, as the previous generation of the same keys, never as the current value', async () => {
+    aws.putSecret('rampart/production/core', { DATABASE_PASSWORD: 'old-db-pass', APP_SECRET: 'a'.repeat(40) });
+    aws.putSecret('rampart/production/core', { DATABASE_PASSWORD: 'new-db-pass', APP_SECRET: 'a'.repeat(40), DOCS_PASSWORD: 'docs-pass' });
+    aws.putSecret('rampart/production/api-key-pepper', 'pepper-one');
+    aws.putSecret('rampart/production/api-key-pepper', 'pepper-two');
+    const loaded = await secretsManagerProvider({ ids: ['rampart/production/core', 'rampart/production/api-key-pepper'], known: KNOWN, client }).load();
+    const password = loaded.get('DATABASE_PASSWORD')!;
+    expect(password.value).toBe('new-db-pass');
+    expect(password.previous).toMatchObject({ value: 'old-db-pass', stage: 'AWSPREVIOUS' });
+    expect(password.previous!.version).toMatch(/^[0-9a-f-]{36}$/);
+    expect(password.previous!.version).not.toBe(password.version);
+    expect(loaded.get('API_KEY_PEPPER')).toMatchObject({ value: 'pepper-two', previous: { value: 'pepper-one', stage: 'AWSPREVIOUS' } });
+    // A key the previous version did not have has no previous generation.
+    expect(loaded.get('DOCS_PASSWORD')).toMatchObject({ value: 'docs-pass' });
+    expect(loaded.get('DOCS_PASSWORD')!.previous).toBeUndefined();
+    expect(aws.calls['secretsmanager.GetSecretValue']).toBe(4);
+  });
+
+  it('a secret with a single version (no AWSPREVIOUS) loads normally, without a previous generation', async () => {
+    aws.putSecret('core', { DATABASE_PASSWORD: 'only-db-pass' });
+    aws.putSecret('rampart/production/api-key-pepper', 'only-pepper');
+    const loaded = await secretsManagerProvider({ ids: ['core', 'rampart/production/api-key-pepper'], known: KNOWN, client }).load();
+    expect(loaded.get('DATABASE_PASSWORD')).toMatchObject({ value: 'only-db-pass' });
+    expect(loaded.get('DATABASE_PASSWORD')!.previous).toBeUndefined();
+    expect(loaded.get('API_KEY_PEPPER')!.previous).toBeUndefined();
+    // Both stages were asked for: the missing AWSPREVIOUS (ResourceNotFoundException) is not an error.
+    expect(aws.calls['secretsmanager.GetSecretValue']).toBe(4);
+  });
+
+  it('an AWSPREVIOUS read that fails otherwise (not "not found") fails the load, named by its class', async () => {
+    aws.putSecret('core', { DATABASE_PASSWORD: 'one' });
+    aws.putSecret('core', { DATABASE_PASSWORD: 'two' });
+    const provider = secretsManagerProvider({ ids: ['core'], known: KNOWN, client, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    const original = client.send.bind(client);
+    client.send = ((command: { input: { VersionStage?: string } }) => {
+      if (command.input.VersionStage === 'AWSPREVIOUS') return Promise.reject(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+      return original(command as never);
+    }) as typeof client.send;
+    const error = await provider.load().catch((e: unknown) => e);
+    expect((error as Error).name).toBe('AccessDeniedException');
   });
 
   it('retries throttling, and names a missing secret by its error class', async () => {

@@ -11,17 +11,38 @@ export interface SecretsManagerProviderOptions {
 }
 
 /**
- * AWS Secrets Manager: the `AWSCURRENT` version of each secret. Rotating writes a new
- * version with `PutSecretValue`, which Secrets Manager stages as AWSCURRENT and moves the
- * old one to AWSPREVIOUS (kept by AWS for rollback).
+ * AWS Secrets Manager: the `AWSCURRENT` version of each secret, and its `AWSPREVIOUS` version
+ * when there is one, as the previous generation of the same keys (never as current values).
+ * A rotation (ours with `PutSecretValue`, or a rotation Lambda) stages the new version as
+ * AWSCURRENT and moves the old one to AWSPREVIOUS, possibly before the database role has
+ * been altered: the database password falls back to AWSPREVIOUS in that gap.
  */
 export function secretsManagerProvider(options: SecretsManagerProviderOptions): SecretProvider {
   const client = options.client ?? new SecretsManagerClient({ maxAttempts: 1 });
   const owner = new Map<string, { id: string; json: boolean }>();
 
-  const read = async (id: string) => {
-    const result = await retryThrottled(() => client.send(new GetSecretValueCommand({ SecretId: id, VersionStage: 'AWSCURRENT' })), options.retry);
+  const read = async (id: string, stage: Stage = 'AWSCURRENT') => {
+    const result = await retryThrottled(() => client.send(new GetSecretValueCommand({ SecretId: id, VersionStage: stage })), options.retry);
     return { text: result.SecretString ?? '', version: result.VersionId, changedAt: result.CreatedDate };
+  };
+  // Read after AWSCURRENT succeeded, so ResourceNotFoundException means "no such stage" (a
+  // secret with a single version), not a missing secret.
+  const readPrevious = (id: string) =>
+    read(id, 'AWSPREVIOUS').catch((error: unknown) => {
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    });
+  /** The secret's keys and values: a JSON object gives one per property, a plain secret one under its name. */
+  const entriesOf = (id: string, text: string): Array<[key: string, value: string, json: boolean]> => {
+    const object = parseObject(text);
+    if (object) {
+      return Object.entries(object).flatMap(([property, value]) => {
+        const key = secretKeyFor(property, options.known);
+        return key && typeof value === 'string' ? [[key, value, true] as [string, string, boolean]] : [];
+      });
+    }
+    const key = secretKeyFor(secretNameOf(id), options.known);
+    return key && text ? [[key, text, false]] : [];
   };
 
   return {
@@ -30,20 +51,22 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
       const out = new Map<string, SecretEntry>();
       // In order: a key in several secrets comes from the first id that has it.
       for (const id of options.ids) {
-        const { text, version, changedAt } = await read(id);
-        const object = parseObject(text);
-        if (object) {
-          for (const [property, value] of Object.entries(object)) {
-            const key = secretKeyFor(property, options.known);
-            if (!key || typeof value !== 'string' || out.has(key)) continue;
-            owner.set(key, { id, json: true });
-            out.set(key, { value, version, changedAt });
-          }
-        } else {
-          const key = secretKeyFor(secretNameOf(id), options.known);
-          if (!key || out.has(key) || !text) continue;
-          owner.set(key, { id, json: false });
-          out.set(key, { value: text, version, changedAt });
+        const current = await read(id);
+        const entries = entriesOf(id, current.text).filter(([key]) => !out.has(key));
+        if (entries.length === 0) continue;
+        const previous = await readPrevious(id);
+        const previousValues = new Map<string, string>();
+        for (const [key, value] of previous ? entriesOf(id, previous.text) : []) if (!previousValues.has(key)) previousValues.set(key, value);
+        for (const [key, value, json] of entries) {
+          if (out.has(key)) continue;
+          owner.set(key, { id, json });
+          const previousValue = previousValues.get(key);
+          out.set(key, {
+            value,
+            version: current.version,
+            changedAt: current.changedAt,
+            previous: previous && previousValue !== undefined ? { value: previousValue, version: previous.version, changedAt: previous.changedAt, stage: 'AWSPREVIOUS' } : undefined,
+          });
         }
       }
       return out;
@@ -66,6 +89,8 @@ export function secretsManagerProvider(options: SecretsManagerProviderOptions): 
     },
   };
 }
+
+type Stage = 'AWSCURRENT' | 'AWSPREVIOUS';
 
 function parseObject(text: string): Record<string, unknown> | undefined {
   if (!text.trimStart().startsWith('{')) return undefined;
