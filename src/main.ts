@@ -20,6 +20,7 @@ import { createRedisConnection, redisConfigured, type RedisConnection } from './
 import { packageRoot, packageVersion } from './package-info.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/database.js';
 import { migrateUp } from './platform/db/migrations.js';
+import { migratedTemplateDir } from './platform/db/migrated-template.js';
 import { healthRoutes } from './platform/health/health-routes.js';
 import type { DependencyCheck } from './platform/health/readiness.js';
 import { buildHttpServer } from './platform/http/server.js';
@@ -132,6 +133,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
   });
 
   const metrics = createMetrics();
+  const migrateOnStart = config.migrateOnStart ?? config.env === 'development';
   const database = await openDatabase({
     url: config.databaseUrl,
     password: () => secretStore.get('DATABASE_PASSWORD') ?? config.databasePassword,
@@ -144,6 +146,8 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     idleTimeoutMs: config.databaseIdleTimeoutMs,
     maxLifetimeS: config.databaseMaxLifetimeS,
     connectTimeoutMs: config.databaseConnectTimeoutMs,
+    // A first embedded start copies a cluster with the migrations already applied.
+    seedTemplate: migrateOnStart ? migratedTemplateDir() : undefined,
     logger,
   });
   const closers: Array<() => Promise<void>> = [() => database.close()];
@@ -151,7 +155,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
   closers.unshift(async () => secretStore.stop());
   let reloadSigningKeys: () => Promise<void> = async () => {};
   try {
-    if (config.migrateOnStart ?? config.env === 'development') {
+    if (migrateOnStart) {
       const { applied } = await migrateUp(database);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }

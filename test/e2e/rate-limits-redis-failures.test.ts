@@ -114,7 +114,11 @@ describe.skipIf(!postgres.available)('rate limits through a Sentinel failover', 
   beforeAll(async () => {
     target = await postgres.create();
     group = await startPrivateSentinelGroup();
-    rampart = await startRampart({ env: limitedEnv(target, { REDIS_SENTINELS: group.sentinels.join(','), REDIS_MASTER_NAME: group.masterName }) });
+    // What this proves is enforcement after a failover. A promoted primary on a loaded CI
+    // machine can take longer than the 50 ms default to answer, which fails open (tested above).
+    rampart = await startRampart({
+      env: limitedEnv(target, { REDIS_SENTINELS: group.sentinels.join(','), REDIS_MASTER_NAME: group.masterName, RATE_LIMIT_TIMEOUT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '1000' }),
+    });
   }, 60_000);
   afterAll(async () => {
     await rampart?.stop();

@@ -37,6 +37,11 @@ export interface DatabaseOptions {
   /** Retire a pooled connection after this long (seconds) even when busy, so the pool moves onto a rotated password. 0 or absent: never. */
   maxLifetimeS?: number;
   connectTimeoutMs: number;
+  /**
+   * Embedded only: a new data directory starts as a copy of this cluster (e.g. the migrated
+   * template, see migrated-template.ts) when it exists; otherwise the pristine template.
+   */
+  seedTemplate?: string;
   /** Receives pooled connections that die while idle (e.g. PostgreSQL restarting), and which password generation new connections use when it changes (never a value). */
   logger?: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'info'>>;
 }
@@ -57,15 +62,15 @@ export function pgliteDir(dataDir: string): string {
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
-  return opts.url ? openPostgres(opts.url, opts) : openPGlite(opts.dataDir);
+  return opts.url ? openPostgres(opts.url, opts) : openPGlite(opts.dataDir, opts.seedTemplate);
 }
 
-async function openPGlite(dataDir: string): Promise<DatabaseHandle> {
+async function openPGlite(dataDir: string, seedTemplate?: string): Promise<DatabaseHandle> {
   const dir = pgliteDir(dataDir);
   // Two processes on one PGlite directory corrupt it; the second is refused with a reason.
   const lock = await holdDataDirLock(dataDir);
   try {
-    await seedFromTemplate(dir);
+    await seedFromTemplate(dir, seedTemplate);
     await mkdir(dir, { recursive: true });
     const dialect = new PGliteDialect(await PGlite.create(dir));
     const db = new Kysely<Tables>({ dialect });

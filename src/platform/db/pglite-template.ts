@@ -30,10 +30,7 @@ export function ensurePGliteTemplate(): Promise<string> {
     try {
       const pglite = await PGlite.create(scratch);
       await pglite.close();
-      // A rename publishes the whole cluster at once: a concurrent process sees all or none.
-      await rename(scratch, dir).catch((error: NodeJS.ErrnoException) => {
-        if (!existsSync(dir)) throw error;
-      });
+      await publishTemplate(scratch, dir);
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
@@ -42,10 +39,13 @@ export function ensurePGliteTemplate(): Promise<string> {
   return building;
 }
 
-/** Seeds a new cluster directory from the template; returns false when there is none to copy. */
-export async function seedFromTemplate(clusterDir: string): Promise<boolean> {
+/**
+ * Seeds a new cluster directory from a template (`preferred` when it exists, else the
+ * pristine one); returns false when there is none to copy.
+ */
+export async function seedFromTemplate(clusterDir: string, preferred?: string): Promise<boolean> {
   if (existsSync(clusterDir)) return false;
-  const template = pgliteTemplateDir();
+  const template = preferred && existsSync(preferred) ? preferred : pgliteTemplateDir();
   if (!existsSync(template)) return false;
   await mkdir(path.dirname(clusterDir), { recursive: true });
   const scratch = await mkdtemp(`${clusterDir}-seeding-`);
@@ -53,3 +53,16 @@ export async function seedFromTemplate(clusterDir: string): Promise<boolean> {
   await rename(scratch, clusterDir);
   return true;
 }
+
+/**
+ * Publishes a finished cluster as `dir`: one rename, so a concurrent process sees all of it or
+ * none, and a concurrent builder's copy wins.
+ */
+export async function publishTemplate(built: string, dir: string): Promise<void> {
+  await mkdir(path.dirname(dir), { recursive: true });
+  await rename(built, dir).catch((error: NodeJS.ErrnoException) => {
+    if (!existsSync(dir)) throw error;
+  });
+}
+
+export { PGLITE_VERSION };

@@ -93,10 +93,17 @@ export const rateLimitHooks = fp(
       return apply(request, reply, await limiter.checkAll(active));
     };
 
+    // The per-IP tiers every request meets, resolved once: this hook runs on every request.
+    const hasGlobal = limiter.tier('global') !== undefined;
+    const hasGeneral = limiter.tier('general') !== undefined;
     app.addHook('onRequest', async (request, reply) => {
       if (exempt(request)) return;
       const ip = `ip:${request.ip}`;
-      const refused = await enforce(request, reply, isApiPath(request.url) ? [{ tier: 'global', identity: ip }] : [{ tier: 'global', identity: ip }, { tier: 'general', identity: ip }]);
+      const checks: Array<{ tier: string; identity: string }> = [];
+      if (hasGlobal) checks.push({ tier: 'global', identity: ip });
+      if (hasGeneral && !isApiPath(request.url)) checks.push({ tier: 'general', identity: ip });
+      if (checks.length === 0) return;
+      const refused = apply(request, reply, await limiter.checkAll(checks));
       if (refused) return refused;
     });
 

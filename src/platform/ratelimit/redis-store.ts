@@ -208,6 +208,16 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     );
   };
 
+  // A client that throws instead of rejecting must not leave a batch waiting or hold the slot.
+  const sendSafely = (groups: readonly Group[]): Promise<void> => {
+    try {
+      return send(groups);
+    } catch (error) {
+      for (const { requests } of groups) for (const request of requests) request.reject(error);
+      return Promise.resolve();
+    }
+  };
+
   // At most MAX_IN_FLIGHT script calls at a time: requests arriving meanwhile wait for the
   // next call, so under load batches grow with the round trip instead of calls multiplying
   // (group commit).
@@ -221,7 +231,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
     inFlight++;
     let calls: Array<Promise<void>>;
     if (!cluster) {
-      calls = [send(groups)];
+      calls = [sendSafely(groups)];
     } else {
       const bySlot = new Map<string, Group[]>();
       for (const group of groups) {
@@ -230,7 +240,7 @@ export function createRedisStore(options: RedisStoreOptions): RateLimitStore {
         if (slot) slot.push(group);
         else bySlot.set(identity, [group]);
       }
-      calls = [...bySlot.values()].map(send);
+      calls = [...bySlot.values()].map(sendSafely);
     }
     // A client without a command timeout could leave a call unanswered forever: past
     // STUCK_CALL_MS it stops holding back the next batch.
