@@ -33,6 +33,46 @@ async function tryPassword(port: number, password: string, database = 'rampart_p
   }
 }
 
+/** Rampart's environment for a rotation test: the provider chain, the database, a pool that reconnects every second. */
+function rotationEnv(providers: Record<string, string>, database: string, port: number): Record<string, string> {
+  return {
+    ...providers,
+    DATABASE_URL: `postgres://${ROLE}@127.0.0.1:${port}/${database}`,
+    APP_SECRET: E2E_APP_SECRET,
+    AUTH_ARGON2_MEMORY_KIB: '1024',
+    AUTH_ARGON2_TIME_COST: '1',
+    DATABASE_POOL_MAX: '4',
+    // Connections retire after a second, so the pool keeps opening new ones during the rotation.
+    DATABASE_MAX_LIFETIME_S: '1',
+    SECRETS_REFRESH_S: '1',
+  };
+}
+
+/** Three clients listing their sessions (a database read each) until stopped; counts what failed. */
+async function startDatabaseReaders(rampart: RampartProcess, email: string) {
+  await signUp(rampart, email);
+  const token = (await logIn(rampart, email)).access_token;
+  const tally = { ok: 0, failures: [] as string[] };
+  let running = true;
+  const reader = async () => {
+    while (running) {
+      const res = await rampart.request('/v1/auth/sessions', { headers: bearer(token) });
+      if (res.status === 200) tally.ok++;
+      else tally.failures.push(`${res.status} ${res.body}`);
+    }
+  };
+  const readers = Promise.all([reader(), reader(), reader()]);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  return {
+    tally,
+    async stop() {
+      running = false;
+      await readers;
+      return tally;
+    },
+  };
+}
+
 describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (private PostgreSQL with password auth)', () => {
   let postgres: PrivatePostgres;
   let aws: FakeAws;
@@ -55,36 +95,9 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
     aws.putParameter('/rampart/development/database_password', first);
     expect(await tryPassword(postgres.port, 'not-the-password')).toBe('28P01');
 
-    const env = {
-      ...aws.env,
-      SECRETS_PROVIDERS: 'env,ssm',
-      DATABASE_URL: `postgres://${ROLE}@127.0.0.1:${postgres.port}/rampart_pw`,
-      APP_SECRET: E2E_APP_SECRET,
-      AUTH_ARGON2_MEMORY_KIB: '1024',
-      AUTH_ARGON2_TIME_COST: '1',
-      DATABASE_POOL_MAX: '4',
-      // Connections retire after a second, so the pool has to reconnect during the rotation.
-      DATABASE_MAX_LIFETIME_S: '1',
-      SECRETS_REFRESH_S: '1',
-    };
+    const env = rotationEnv({ ...aws.env, SECRETS_PROVIDERS: 'env,ssm' }, 'rampart_pw', postgres.port);
     rampart = await startRampart({ env });
-    const email = uniqueEmail('db-password');
-    await signUp(rampart, email);
-    const token = (await logIn(rampart, email)).access_token;
-
-    let ok = 0;
-    const failures: string[] = [];
-    let running = true;
-    // Listing sessions reads the database on every request.
-    const worker = async () => {
-      while (running) {
-        const res = await rampart!.request('/v1/auth/sessions', { headers: bearer(token) });
-        if (res.status === 200) ok++;
-        else failures.push(`${res.status} ${res.body}`);
-      }
-    };
-    const workers = Promise.all([worker(), worker(), worker()]);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const readers = await startDatabaseReaders(rampart, uniqueEmail('db-password'));
 
     const rotatedAt = new Date();
     await asSuperuser(postgres.url, `alter role ${ROLE} password '${second}'`);
@@ -92,8 +105,7 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
     aws.putParameter('/rampart/development/database_password', second);
     await rampart.waitForLog((l) => l.msg === 'secrets changed' && (l.changed as string[]).includes('DATABASE_PASSWORD'), 5_000);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    running = false;
-    await workers;
+    const { ok, failures } = await readers.stop();
 
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(50);
@@ -127,36 +139,9 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
     // A single version: no AWSPREVIOUS yet, which is normal.
     aws.putSecret('rampart/development', { DATABASE_PASSWORD: first });
 
-    const env = {
-      ...aws.env,
-      SECRETS_PROVIDERS: 'env,secretsmanager',
-      SECRETS_MANAGER_IDS: 'rampart/development',
-      DATABASE_URL: `postgres://${ROLE}@127.0.0.1:${postgres.port}/rampart_sm`,
-      APP_SECRET: E2E_APP_SECRET,
-      AUTH_ARGON2_MEMORY_KIB: '1024',
-      AUTH_ARGON2_TIME_COST: '1',
-      DATABASE_POOL_MAX: '4',
-      // Connections retire after a second, so the pool keeps opening new ones throughout.
-      DATABASE_MAX_LIFETIME_S: '1',
-      SECRETS_REFRESH_S: '1',
-    };
+    const env = rotationEnv({ ...aws.env, SECRETS_PROVIDERS: 'env,secretsmanager', SECRETS_MANAGER_IDS: 'rampart/development' }, 'rampart_sm', postgres.port);
     rampart = await startRampart({ env });
-    const email = uniqueEmail('db-password-sm');
-    await signUp(rampart, email);
-    const token = (await logIn(rampart, email)).access_token;
-
-    let ok = 0;
-    const failures: string[] = [];
-    let running = true;
-    const worker = async () => {
-      while (running) {
-        const res = await rampart!.request('/v1/auth/sessions', { headers: bearer(token) });
-        if (res.status === 200) ok++;
-        else failures.push(`${res.status} ${res.body}`);
-      }
-    };
-    const workers = Promise.all([worker(), worker(), worker()]);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const readers = await startDatabaseReaders(rampart, uniqueEmail('db-password-sm'));
 
     let alteredAt = new Date(0);
     try {
@@ -168,7 +153,7 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
       expect(fellBack.setting).toBe('DATABASE_PASSWORD');
       // Longer than the ~3 s of retries with the current value: without the fallback, queries fail.
       await new Promise((resolve) => setTimeout(resolve, 5_000));
-      expect(failures).toEqual([]);
+      expect(readers.tally.failures).toEqual([]);
 
       alteredAt = new Date();
       await asSuperuser(postgres.url, `alter role ${ROLE} password '${second}'`);
@@ -176,11 +161,10 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
       expect(backToCurrent.setting).toBe('DATABASE_PASSWORD');
       await new Promise((resolve) => setTimeout(resolve, 3_000));
     } finally {
-      running = false;
-      await workers;
+      await readers.stop();
     }
-    expect(failures).toEqual([]);
-    expect(ok).toBeGreaterThan(50);
+    expect(readers.tally.failures).toEqual([]);
+    expect(readers.tally.ok).toBeGreaterThan(50);
     expect(await tryPassword(postgres.port, first, 'rampart_sm')).toBe('28P01');
     expect(await tryPassword(postgres.port, second, 'rampart_sm')).toBe('ok');
     // Every connection the instance holds now was opened after ALTER ROLE: with AWSCURRENT.
