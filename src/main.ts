@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { configSchema, type Config } from './config/schema.js';
+import type { Config } from './config/schema.js';
 import { unsafeSettings } from './config/production-guard.js';
 import { authRoutes, createIdentity, exposeAuthentication } from './features/auth/index.js';
 import { authMaintenanceJobs } from './features/auth/maintenance.js';
@@ -36,6 +36,7 @@ import { secretsReadiness } from './platform/secrets/secrets-readiness.js';
 import { createFieldKeyring, type FieldKeyring } from './platform/crypto/field-keyring.js';
 import { deriveFallbackFieldKeys } from './features/auth/email-protection.js';
 import { emailReencryptionJob } from './features/auth/email-reencryption.js';
+import { redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from './secrets-wiring.js';
 
 export interface RampartOptions {
   /** Serve HTTP (web). */
@@ -57,80 +58,18 @@ export interface Rampart {
   refreshSecrets(): Promise<string[]>;
 }
 
-// Secrets whose rotation takes effect without a restart (the others are read at start:
-// APP_SECRET seals the signing keys and TOTP secrets, URLs configure clients built once).
-const LIVE_SECRETS = new Set(['DATABASE_PASSWORD', 'FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER']);
-
-// Secrets holding several values (`kid:key,kid:key`, `pepper,pepper`): each part is a secret too.
-const LIST_SECRETS = new Set(['FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'fieldEncryptionKeys', 'apiKeyPepper']);
-
-/** The value and its parts worth scrubbing from free text. */
-export function scrubbableParts(key: string, value: string): string[] {
-  const parts = [value, ...urlPassword(value)];
-  if (LIST_SECRETS.has(key)) for (const part of value.split(',')) parts.push(part.trim(), part.split(':').at(-1)!.trim());
-  return parts;
-}
-
-/** Names and current values of every secret setting, for redaction. */
-export function secretsOf(config: Config): { keys: string[]; values: string[] } {
-  const keys: string[] = [];
-  const values: string[] = [];
-  for (const [name, field] of Object.entries(configSchema)) {
-    if (!('secret' in field && field.secret)) continue;
-    keys.push(name, field.env);
-    const value = config[name as keyof Config];
-    if (typeof value === 'string') values.push(...scrubbableParts(name, value));
-  }
-  return { keys, values };
-}
-
-function urlPassword(value: string): string[] {
-  try {
-    const password = decodeURIComponent(new URL(value).password);
-    return password ? [password] : [];
-  } catch {
-    return [];
-  }
-}
-
 /** Composition root: config → platform → features → server. */
 export async function startRampart(config: Config, options: RampartOptions): Promise<Rampart> {
   const secrets = secretsOf(config);
   const secretStore = options.secrets ?? createSecretStore([]);
   const logging = createLogging({ level: config.logLevel, secretKeys: secrets.keys, secretValues: secrets.values });
   const { logger } = logging;
-  // First listener: a rotated value is scrubbed before any other listener can log it.
-  // Previous generations (AWSPREVIOUS) are secret too: scrubbed like current values.
-  const rememberPrevious = (key: string) => {
-    const previous = secretStore.previous(key)?.value;
-    if (previous !== undefined) logging.redactor.remember(scrubbableParts(key, previous));
-  };
-  for (const secret of secretStore.all()) rememberPrevious(secret.key);
-  secretStore.onPreviousChange((keys) => keys.forEach(rememberPrevious));
-  secretStore.onChange((keys) => {
-    for (const key of keys) {
-      const value = secretStore.get(key);
-      if (value !== undefined) logging.redactor.remember(scrubbableParts(key, value));
-    }
-    logger.info({ changed: keys }, 'secrets changed');
-    const atRestart = keys.filter((key) => !LIVE_SECRETS.has(key));
-    if (atRestart.length > 0) logger.warn({ changed: atRestart }, 'these secrets are read at start only; the change takes effect at the next restart');
-  });
-  secretStore.onRefreshFailure((provider, reason) => logger.warn({ provider, reason }, 'secrets provider could not be read; keeping its last values'));
+  redactRotatedSecrets(secretStore, logging.redactor, logger);
   for (const problem of unsafeSettings(config)) logger.warn(`unsafe for production: ${problem}`);
 
   // Personal data (email addresses) is encrypted with these; a rotation swaps them live.
   const fieldKeys: FieldKeyring = createFieldKeyring(config.fieldEncryptionKeys ?? deriveFallbackFieldKeys(config.appSecret ?? ''));
-  secretStore.onChange((keys) => {
-    const value = secretStore.get('FIELD_ENCRYPTION_KEYS');
-    if (!keys.includes('FIELD_ENCRYPTION_KEYS') || value === undefined) return;
-    try {
-      fieldKeys.replace(value);
-      logger.info({ current_kid: fieldKeys.currentKid(), kids: fieldKeys.kids() }, 'field-encryption keys replaced');
-    } catch (err) {
-      logger.error({ err }, 'rotated FIELD_ENCRYPTION_KEYS is malformed; keeping the keys in use');
-    }
-  });
+  rotateFieldKeysLive(secretStore, fieldKeys, logger);
 
   const metrics = createMetrics();
   const migrateOnStart = config.migrateOnStart ?? config.env === 'development';

@@ -105,12 +105,13 @@ describe('createRedisConnection', () => {
       expect(await fourHits(connection, 'before')).toEqual(['allowed', 'allowed', 'allowed', 'limited']);
 
       await group.primary.stop();
-      // down-after 1 s + election (a split vote retries after 2 × failover-timeout = 6 s on a
-      // busy machine); the same connection follows the new master by itself.
-      const after = await eventually(() => fourHits(connection, `after-${Date.now()}`), (o) => o[0] === 'allowed', 25_000);
+      // down-after 1 s + election (a split vote retries after 2 × failover-timeout = 6 s, and
+      // a full test run on two cores has delayed the sentinels' timers into several retries);
+      // the same connection follows the new master by itself.
+      const after = await eventually(() => fourHits(connection, `after-${Date.now()}`), (o) => o[0] === 'allowed', 45_000);
       const masterPort = await group.masterPort();
       expect({ after, masterPort, status: connection.client.status }).toEqual({ after: ['allowed', 'allowed', 'allowed', 'limited'], masterPort: group.replica.port, status: 'ready' });
-    }, 45_000);
+    }, 70_000);
   });
 
   describe('with Redis Cluster', () => {
