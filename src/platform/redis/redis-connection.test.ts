@@ -59,6 +59,22 @@ describe('createRedisConnection', () => {
     });
     afterAll(() => server.destroy());
 
+    it('comes back by itself when the client ends without close(), and stays ended after close()', async () => {
+      const connection = connect({ url: server.url, ...timeouts });
+      expect(await connection.ready(5_000)).toBe(true);
+      // What ioredis does on its own when a reconnect fails inside its connector.
+      const ended = new Promise((resolve) => connection.client.once('end', resolve));
+      connection.client.disconnect();
+      await ended;
+      const revived = await eventually(async () => connection.client.status, (status) => status === 'ready', 5_000);
+      expect(revived).toBe('ready');
+      expect(await connection.client.ping()).toBe('PONG');
+
+      await connection.close();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(connection.client.status).toBe('end');
+    });
+
     it('fails commands at once while the server is down instead of queueing them, and recovers alone', async () => {
       const connection = connect({ url: server.url, ...timeouts });
       const probe = createRedisProbe(connection);

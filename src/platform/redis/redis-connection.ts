@@ -82,15 +82,33 @@ export function createRedisConnection(settings: RedisSettings): RedisConnection 
   }
   client.on('error', () => {});
 
+  // ioredis gives a connection up for good ('end') when a reconnect fails inside its
+  // connector, e.g. Sentinel's failover detector closing the connection while a reconnect is
+  // still resolving the master (seen under load right after a failover). Only close() may end
+  // it: any other end starts a new connection after a pause.
+  let closed = false;
+  let revive: NodeJS.Timeout | undefined;
+  client.on('end', () => {
+    if (closed) return;
+    clearTimeout(revive);
+    revive = setTimeout(() => {
+      if (!closed && client.status === 'end') client.connect().catch(() => {});
+    }, REVIVE_AFTER_MS);
+  });
+
   return {
     client,
     mode,
     ready: (timeoutMs) => untilReady(client, timeoutMs),
     async close() {
+      closed = true;
+      clearTimeout(revive);
       client.disconnect();
     },
   };
 }
+
+const REVIVE_AFTER_MS = 1_000;
 
 function untilReady(client: Redis | Cluster, timeoutMs: number): Promise<boolean> {
   if (client.status === 'ready') return Promise.resolve(true);
