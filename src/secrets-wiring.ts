@@ -2,6 +2,7 @@
 // change live. Wiring between platform folders, so it sits beside main.ts, not in one of them.
 import { configSchema, type Config } from './config/schema.js';
 import type { FieldKeyring } from './platform/crypto/field-keyring.js';
+import { passwordInUrl } from './platform/db/failure-reason.js';
 import type { Logger } from './platform/log/logger.js';
 import type { Redactor } from './platform/log/redact.js';
 import type { SecretStore } from './platform/secrets/secret-store.js';
@@ -15,7 +16,8 @@ const LIST_SECRETS = new Set(['FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'fieldE
 
 /** The value and its parts worth scrubbing from free text. */
 export function scrubbableParts(key: string, value: string): string[] {
-  const parts = [value, ...urlPassword(value)];
+  const password = passwordInUrl(value);
+  const parts = password ? [value, password] : [value];
   if (LIST_SECRETS.has(key)) for (const part of value.split(',')) parts.push(part.trim(), part.split(':').at(-1)!.trim());
   return parts;
 }
@@ -31,15 +33,6 @@ export function secretsOf(config: Config): { keys: string[]; values: string[] } 
     if (typeof value === 'string') values.push(...scrubbableParts(name, value));
   }
   return { keys, values };
-}
-
-function urlPassword(value: string): string[] {
-  try {
-    const password = decodeURIComponent(new URL(value).password);
-    return password ? [password] : [];
-  } catch {
-    return [];
-  }
 }
 
 /**

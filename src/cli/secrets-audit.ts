@@ -1,4 +1,5 @@
 import { ageOf, fieldKeyCreatedAt, formatAudit, type AgePolicy, type SecretAge } from '../ops/secrets/secret-ages.js';
+import { passwordInUrl } from '../platform/db/failure-reason.js';
 import { failureReason } from '../platform/secrets/secret-store.js';
 import { CliExit, EXIT, openCommandDatabase, resolveRuntime, SECRET_KEYS } from './bootstrap.js';
 
@@ -22,7 +23,7 @@ export async function secretsAuditCommand(options: { json?: boolean }, out: Node
     if (key === 'FIELD_ENCRYPTION_KEYS') {
       const { kid, createdAt } = fieldKeyCreatedAt(secret.value);
       rows.push(ageOf({ name: key, source: secret.source, version: `${kid}${secret.version ? ` (${secret.version})` : ''}`, changedAt: createdAt ?? secret.changedAt }, policy, now));
-    } else if (key === 'DATABASE_URL' && !hasPassword(secret.value)) {
+    } else if (key === 'DATABASE_URL' && passwordInUrl(secret.value) === undefined) {
       rows.push(ageOf({ name: key, source: secret.source, version: secret.version, note: 'no password inside' }, policy, now));
     } else {
       rows.push(ageOf({ name: key, source: secret.source, version: secret.version, changedAt: secret.changedAt, previous: secrets.previous(key) }, policy, now));
@@ -53,13 +54,5 @@ async function databaseHeldSecrets(config: Awaited<ReturnType<typeof resolveRunt
     return [ageOf({ name: 'jwt-signing-key', source: 'database', note }, policy, now), ageOf({ name: 'api-keys', source: 'database', note }, policy, now)];
   } finally {
     await database?.close();
-  }
-}
-
-function hasPassword(url: string): boolean {
-  try {
-    return new URL(url).password !== '';
-  } catch {
-    return false;
   }
 }

@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { describeDatabaseFailure, secretsOf } from './failure-reason.js';
+import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-reason.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { holdDataDirLock } from './data-dir-lock.js';
 import { seedFromTemplate } from './pglite-template.js';
@@ -83,7 +83,7 @@ async function openPGlite(dataDir: string, seedTemplate?: string): Promise<Datab
 
 function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   // pg parses sslmode & co. from the connection string; nothing connects until the first query.
-  const urlPassword = passwordIn(url);
+  const urlPassword = passwordInUrl(url);
   const currentPassword = opts.password;
   const previousPassword = opts.previousPassword;
   // Which generation new connections use. 'previous' only while a previous value exists and
@@ -186,15 +186,6 @@ type PasswordGeneration = 'current' | 'previous';
 const INVALID_PASSWORD = '28P01';
 // 100 ms doubling: about 3 s in all, for the rotation's two halves (ALTER ROLE, provider) to meet.
 const AUTH_RETRIES = 5;
-
-function passwordIn(url: string): string | undefined {
-  try {
-    const password = decodeURIComponent(new URL(url).password);
-    return password || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 function handle(
   db: Kysely<Tables>,

@@ -22,6 +22,15 @@ export function describeDatabaseFailure(error: unknown, secrets: readonly string
   return message || 'unknown error';
 }
 
+/** The password a connection URL carries, decoded; undefined when it has none or is not a URL. */
+export function passwordInUrl(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The parts of a connection URL that must never appear in messages. */
 export function secretsOf(url: string): string[] {
   const secrets = [url];
