@@ -38,7 +38,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecre
   if (values.docsUser !== undefined && values.docsPassword === undefined) problems.push('DOCS_PASSWORD: required when DOCS_USER is set');
   if (values.docsPassword !== undefined && values.docsUser === undefined) problems.push('DOCS_USER: required when DOCS_PASSWORD is set');
   if (typeof values.appSecret === 'string' && values.appSecret.length < 32) problems.push('APP_SECRET: must be at least 32 characters');
-  problems.push(...oidcProblems(values), ...secretsProblems(values));
+  problems.push(...oidcProblems(values), ...secretsProblems(values), ...storageProblems(values, env));
 
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Omit<Config, 'generatedSecrets'>;
@@ -73,6 +73,19 @@ function fieldKeysProblem(raw: string): string | undefined {
     seen.add(kid);
   }
   return undefined;
+}
+
+// A bucket-less or region-less S3 store fails at the first upload; refusing the start says so at once.
+function storageProblems(values: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (values.storageDriver === 's3') {
+    if (values.s3Bucket === undefined) problems.push('S3_BUCKET: required when STORAGE_DRIVER=s3');
+    if (values.s3Region === undefined && !env.AWS_REGION && !env.AWS_DEFAULT_REGION) problems.push('S3_REGION: required when STORAGE_DRIVER=s3 (or set AWS_REGION)');
+  }
+  if (values.s3SseKmsKeyId !== undefined && values.s3Sse !== 'aws:kms') problems.push('S3_SSE_KMS_KEY_ID: only used with S3_SSE=aws:kms');
+  const fields = String(values.documentsPurgeSchedule).trim().split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) problems.push('DOCUMENTS_PURGE_SCHEDULE: expected a cron expression of 5 or 6 fields');
+  return problems;
 }
 
 const OIDC_TRIO = [['oidcJwksUrl', 'OIDC_JWKS_URL'], ['oidcIssuer', 'OIDC_ISSUER'], ['oidcAudience', 'OIDC_AUDIENCE']] as const;

@@ -111,6 +111,17 @@ export const configSchema = {
   mailFrom: field({ env: 'MAIL_FROM', kind: 'string', default: 'Rampart <no-reply@localhost>', description: 'Sender (`From:`) of outgoing mail, such as password-reset links.' }),
   publicBaseUrl: field({ env: 'PUBLIC_BASE_URL', kind: 'url', default: 'http://localhost:8080', description: 'Address users reach Rampart at; links in mail (password reset) start with it. Must be https in production.' }),
 
+  storageDriver: field({ env: 'STORAGE_DRIVER', kind: 'enum', values: ['local', 's3'], default: 'local', description: 'Where uploaded documents are stored: `local` (files under `RAMPART_DATA_DIR/objects`, one instance only) or `s3` (any S3-compatible store; credentials from the default AWS chain).' }),
+  s3Bucket: field({ env: 'S3_BUCKET', kind: 'string', description: 'Bucket of the `s3` storage driver; required with it.' }),
+  s3Region: field({ env: 'S3_REGION', kind: 'string', description: 'Region of the bucket. Unset: the AWS chain (`AWS_REGION`); one of them is required with `STORAGE_DRIVER=s3`.' }),
+  s3Endpoint: field({ env: 'S3_ENDPOINT', kind: 'url', description: 'Endpoint of an S3-compatible store (MinIO, Ceph, R2…). Unset: AWS S3.' }),
+  s3ForcePathStyle: field({ env: 'S3_FORCE_PATH_STYLE', kind: 'bool', default: false, description: 'Address the bucket in the path (`https://host/bucket/key`) instead of the host name; most S3-compatible stores need it.' }),
+  s3Sse: field({ env: 'S3_SSE', kind: 'enum', values: ['AES256', 'aws:kms'], default: 'AES256', description: 'Server-side encryption requested for every object: S3-managed keys (`AES256`) or KMS (`aws:kms`).' }),
+  s3SseKmsKeyId: field({ env: 'S3_SSE_KMS_KEY_ID', kind: 'string', description: 'KMS key id or ARN for `S3_SSE=aws:kms`. Unset: the bucket\'s default KMS key.' }),
+  uploadMaxBytes: field({ env: 'UPLOAD_MAX_BYTES', kind: 'int', default: 26_214_400, min: 1, description: 'Largest document accepted by `POST /v1/documents` (bytes); larger gets 413 and nothing is stored. Uploads are streamed, so this bounds storage, not memory; raise `REQUEST_TIMEOUT_MS` with it for slow clients.' }),
+  documentsRetentionS: field({ env: 'DOCUMENTS_RETENTION_S', kind: 'int', default: 604_800, min: 0, description: 'A deleted document (row and stored object) is purged this long after its deletion (seconds); until then it is only hidden.' }),
+  documentsPurgeSchedule: field({ env: 'DOCUMENTS_PURGE_SCHEDULE', kind: 'string', default: '17 * * * *', description: 'Cron expression (UTC; 5 fields, or 6 with seconds) of the job that purges deleted documents past their retention.' }),
+
   bodyLimitBytes: field({ env: 'BODY_LIMIT_BYTES', kind: 'int', default: 1_048_576, min: 1, description: 'Largest accepted request body; larger gets 413.' }),
   requestTimeoutMs: field({ env: 'REQUEST_TIMEOUT_MS', kind: 'int', default: 30_000, min: 1, description: 'Whole-request deadline (headers and body) before the server answers 408.' }),
   headersTimeoutMs: field({ env: 'HEADERS_TIMEOUT_MS', kind: 'int', default: 10_000, min: 1, description: 'Time a client has to send its request headers (slowloris guard).' }),

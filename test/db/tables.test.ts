@@ -144,6 +144,24 @@ const schema: Schema = {
     fencing_token: { type: 'int8', nullable: false, hasDefault: false },
     ran_by: { type: 'text', nullable: false, hasDefault: false },
   },
+  documents: {
+    id: { type: 'uuid', nullable: false, hasDefault: false },
+    tenant_id: { type: 'uuid', nullable: false, hasDefault: false },
+    uploaded_by_user_id: { type: 'uuid', nullable: true, hasDefault: false },
+    uploaded_by_api_key_id: { type: 'uuid', nullable: true, hasDefault: false },
+    original_name: { type: 'text', nullable: false, hasDefault: false },
+    content_type: { type: 'text', nullable: false, hasDefault: false },
+    size_bytes: { type: 'int8', nullable: false, hasDefault: false },
+    sha256: { type: 'text', nullable: false, hasDefault: false },
+    storage_key: { type: 'text', nullable: false, hasDefault: false },
+    status: { type: 'text', nullable: false, hasDefault: true },
+    extracted_text: { type: 'text', nullable: true, hasDefault: false },
+    extract_error: { type: 'text', nullable: true, hasDefault: false },
+    search: { type: 'tsvector', nullable: false, hasDefault: true },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+    extracted_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+    deleted_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+  },
 };
 
 describe.each(databaseTargets())('Tables on $name', (factory) => {

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, constants, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { assertObjectKey, ObjectNotFound, type ObjectStorage } from './object-storage.js';
+
+/**
+ * Objects as files under `root` (`RAMPART_DATA_DIR/objects`). A put writes a temp file in
+ * `root/.incoming` and renames it into place once complete, so a reader never sees half an
+ * object and a failed upload leaves nothing behind.
+ */
+export function createLocalStorage(root: string): ObjectStorage {
+  const incoming = join(root, '.incoming');
+  const pathOf = (key: string) => {
+    assertObjectKey(key);
+    return join(root, ...key.split('/'));
+  };
+  let ready: Promise<void> | undefined;
+  const ensureRoot = () => (ready ??= mkdir(incoming, { recursive: true, mode: 0o700 }).then(() => undefined));
+
+  return {
+    driver: 'local',
+    async put(key, body) {
+      const target = pathOf(key);
+      await ensureRoot();
+      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      const temp = join(incoming, `${randomUUID()}.part`);
+      let sizeBytes = 0;
+      const count = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          sizeBytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(body, count, createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
+        // Durable before it becomes visible: a crash after the rename must not leave an empty file.
+        const handle = await open(temp, 'r');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(temp, target);
+      } catch (error) {
+        await unlink(temp).catch(() => undefined);
+        throw error;
+      }
+      return { sizeBytes };
+    },
+    async get(key) {
+      const path = pathOf(key);
+      const stream = createReadStream(path);
+      // Surface a missing file here, as ObjectNotFound, rather than as a stream error mid-response.
+      await new Promise<void>((resolve, reject) => {
+        stream.once('open', () => resolve());
+        stream.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? new ObjectNotFound(key) : error));
+      });
+      return stream as Readable;
+    },
+    async delete(key) {
+      await unlink(pathOf(key)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    },
+    async check() {
+      try {
+        await ensureRoot();
+        await access(root, constants.W_OK);
+        return { configured: true, ok: true, details: 'ok:local' };
+      } catch (error) {
+        return { configured: true, ok: false, details: `error: ${(error as NodeJS.ErrnoException).code ?? 'not writable'}` };
+      }
+    },
+  };
+}
