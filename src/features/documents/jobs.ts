@@ -1,0 +1,83 @@
+import type { JobContext, JobDefinition } from '../../platform/queue/job-types.js';
+import type { ObjectStorage } from '../../platform/storage/object-storage.js';
+import { findForExtraction, recordExtractedText, recordExtractionFailure, type Db } from './documents-store.js';
+import { purgeDeletedDocuments } from './purge.js';
+import { extractText, UnextractableDocument } from './text-extraction.js';
+
+export const EXTRACT_TEXT_JOB = 'documents.extract-text';
+export const PURGE_DELETED_JOB = 'documents.purge-deleted';
+
+export interface ExtractTextPayload {
+  documentId: string;
+}
+
+export interface DocumentJobsDeps {
+  db: Db;
+  storage: ObjectStorage;
+  /** DOCUMENTS_RETENTION_S: how long a deleted document is kept before the purge. */
+  retentionS: number;
+  /** DOCUMENTS_PURGE_SCHEDULE (cron, UTC). */
+  purgeSchedule: string;
+}
+
+const EXTRACT_MAX_ATTEMPTS = 4;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The documents feature's jobs, for the worker to register. */
+export function documentJobs(deps: DocumentJobsDeps): JobDefinition[] {
+  return [extractTextJob(deps) as JobDefinition, purgeDeletedJob(deps)];
+}
+
+/**
+ * Reads a new document back from storage and records its text, which makes it searchable.
+ * A document that can never be read (corrupt PDF, too large) is marked `extract_failed` at
+ * once; a passing failure (storage or database away) is retried, and marked on the last attempt.
+ */
+export function extractTextJob(deps: DocumentJobsDeps): JobDefinition<ExtractTextPayload> {
+  return {
+    type: EXTRACT_TEXT_JOB,
+    maxAttempts: EXTRACT_MAX_ATTEMPTS,
+    timeoutMs: 120_000,
+    backoffMs: 2_000,
+    async run(payload: ExtractTextPayload, context: JobContext) {
+      if (typeof payload?.documentId !== 'string' || !UUID.test(payload.documentId)) {
+        context.logger.warn('extraction job without a document id; dropped');
+        return;
+      }
+      const doc = await findForExtraction(deps.db, payload.documentId);
+      // Deleted since the upload, or already done by an earlier attempt: nothing to do.
+      if (!doc || doc.status === 'extracted') return;
+      try {
+        const content = await deps.storage.get(doc.storage_key);
+        context.signal.addEventListener('abort', () => content.destroy(new Error('extraction aborted')), { once: true });
+        const text = await extractText(doc.content_type, content, Number(doc.size_bytes));
+        await recordExtractedText(deps.db, doc.id, text);
+        context.logger.info({ document_id: doc.id, chars: text.length }, 'document text extracted');
+      } catch (error) {
+        const permanent = error instanceof UnextractableDocument;
+        if (permanent || context.attempt >= EXTRACT_MAX_ATTEMPTS) {
+          // The reason is ours (a class or a sentence we wrote), never the document's content.
+          const reason = permanent ? (error as Error).message : `failed after ${context.attempt} attempts (${(error as Error).name})`;
+          await recordExtractionFailure(deps.db, doc.id, reason);
+          context.logger.warn({ document_id: doc.id, reason }, 'document text not extracted');
+          if (permanent) return;
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+/** Hourly by default: deleted documents past the retention lose their object and their row. */
+export function purgeDeletedJob(deps: DocumentJobsDeps): JobDefinition {
+  return {
+    type: PURGE_DELETED_JOB,
+    schedule: deps.purgeSchedule,
+    maxAttempts: 3,
+    timeoutMs: 10 * 60_000,
+    async run(_payload, context) {
+      const purged = await purgeDeletedDocuments(deps.db, deps.storage, deps.retentionS, context.signal);
+      if (purged > 0) context.logger.info({ purged }, 'deleted documents purged');
+    },
+  };
+}
