@@ -144,6 +144,24 @@ const schema: Schema = {
     fencing_token: { type: 'int8', nullable: false, hasDefault: false },
     ran_by: { type: 'text', nullable: false, hasDefault: false },
   },
+  jobs: {
+    id: { type: 'uuid', nullable: false, hasDefault: true },
+    type: { type: 'text', nullable: false, hasDefault: false },
+    payload: { type: 'jsonb', nullable: false, hasDefault: true },
+    state: { type: 'text', nullable: false, hasDefault: true },
+    priority: { type: 'int4', nullable: false, hasDefault: true },
+    attempts: { type: 'int4', nullable: false, hasDefault: true },
+    max_attempts: { type: 'int4', nullable: false, hasDefault: false },
+    run_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+    idempotency_key: { type: 'text', nullable: true, hasDefault: false },
+    correlation_id: { type: 'text', nullable: true, hasDefault: false },
+    locked_by: { type: 'text', nullable: true, hasDefault: false },
+    locked_until: { type: 'timestamptz', nullable: true, hasDefault: false },
+    last_error: { type: 'text', nullable: true, hasDefault: false },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+    started_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+    finished_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+  },
 };
 
 describe.each(databaseTargets())('Tables on $name', (factory) => {
