@@ -7,6 +7,7 @@ import type { Config } from './config/schema.js';
 import { unsafeSettings } from './config/production-guard.js';
 import { authRoutes, createIdentity, exposeAuthentication } from './features/auth/index.js';
 import { authMaintenanceJobs } from './features/auth/maintenance.js';
+import { documentJobs, documentsRoutes } from './features/documents/index.js';
 import { createCache } from './platform/cache/cache-aside.js';
 import { sendProblem } from './platform/http/problem.js';
 import { PROBE_PATHS, pathOf } from './platform/http/probe-paths.js';
@@ -38,6 +39,7 @@ import { deriveFallbackFieldKeys } from './features/auth/email-protection.js';
 import { emailReencryptionJob } from './features/auth/email-reencryption.js';
 import { redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from './secrets-wiring.js';
 import { createJobQueue } from './platform/queue/job-queue.js';
+import { createObjectStorage, type StorageSettings } from './platform/storage/create-storage.js';
 import type { JobDefinition, JobQueue } from './platform/queue/job-types.js';
 import { startJobWorker, type JobWorker } from './platform/queue/job-worker.js';
 import type { Kysely } from 'kysely';
@@ -122,6 +124,8 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     // definitions need the queue (a job may enqueue another), hence the late binding.
     const jobDefinitions: JobDefinition[] = [];
     const queue = createJobQueue({ definitions: jobDefinitions });
+    const storage = await createObjectStorage(storageSettings(config));
+    jobDefinitions.push(...documentJobs({ db: database.db, storage, retentionS: config.documentsRetentionS, purgeSchedule: config.documentsPurgeSchedule }));
     const jobHost: JobHost = { db: database.db, queue, logger };
     for (const define of options.jobs ?? []) jobDefinitions.push(...define(jobHost));
 
@@ -181,6 +185,8 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
         { name: 'redis', critical: false, check: async () => (redis ? redis.check() : redisNotConfigured) },
         // A provider failing at refresh keeps its last values: degraded, not unavailable.
         { name: 'secrets', critical: false, check: async () => secretsReadiness(secretStore.statuses()) },
+        // Only documents need it: uploads fail while it is away, everything else serves on.
+        { name: 'storage', critical: false, check: () => storage.check() },
       ];
       const cache = createCache({ redis: redisConnection?.client, prefix: config.redisKeyPrefix, logger });
       const identity = await createIdentity(config, database.db, logger, {
@@ -234,6 +240,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
           }),
           authRoutes(identity),
           exposeAuthentication(identity, { jobs: queue, db: database.db }),
+          documentsRoutes({ db: database.db, storage, queue, access: identity, uploadMaxBytes: config.uploadMaxBytes }),
           ...(options.plugins ?? []),
         ],
       });
@@ -295,6 +302,19 @@ function rateLimitPlugin(config: Config, metrics: Metrics, redis: RedisConnectio
       principalKey: (request) => (request.principal ? `user:${request.principal.userId}` : request.apiKey ? `key:${request.apiKey.keyId}` : undefined),
     });
   });
+}
+
+function storageSettings(config: Config): StorageSettings {
+  if (config.storageDriver === 'local') return { driver: 'local', dataDir: config.dataDir };
+  return {
+    driver: 's3',
+    // loadConfig refuses STORAGE_DRIVER=s3 without a bucket.
+    bucket: config.s3Bucket ?? '',
+    region: config.s3Region,
+    endpoint: config.s3Endpoint,
+    forcePathStyle: config.s3ForcePathStyle,
+    encryption: { algorithm: config.s3Sse as 'AES256' | 'aws:kms', kmsKeyId: config.s3SseKmsKeyId },
+  };
 }
 
 function docsUrl(apiUrl: string, config: Config): string | undefined {

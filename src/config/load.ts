@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { CronExpressionParser } from 'cron-parser';
 import { configSchema, type Config, type Field } from './schema.js';
 
 export class ConfigError extends Error {
@@ -83,8 +84,14 @@ function storageProblems(values: Record<string, unknown>, env: NodeJS.ProcessEnv
     if (values.s3Region === undefined && !env.AWS_REGION && !env.AWS_DEFAULT_REGION) problems.push('S3_REGION: required when STORAGE_DRIVER=s3 (or set AWS_REGION)');
   }
   if (values.s3SseKmsKeyId !== undefined && values.s3Sse !== 'aws:kms') problems.push('S3_SSE_KMS_KEY_ID: only used with S3_SSE=aws:kms');
-  const fields = String(values.documentsPurgeSchedule).trim().split(/\s+/).length;
-  if (fields !== 5 && fields !== 6) problems.push('DOCUMENTS_PURGE_SCHEDULE: expected a cron expression of 5 or 6 fields');
+  const schedule = String(values.documentsPurgeSchedule).trim();
+  const fields = schedule.split(/\s+/).length;
+  try {
+    CronExpressionParser.parse(schedule, { tz: 'UTC' });
+    if (fields !== 5 && fields !== 6) throw new Error('fields');
+  } catch {
+    problems.push('DOCUMENTS_PURGE_SCHEDULE: expected a cron expression of 5 fields, or 6 with seconds (e.g. `17 * * * *`)');
+  }
   return problems;
 }
 

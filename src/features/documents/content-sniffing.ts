@@ -46,6 +46,7 @@ export async function sniffContentType(head: Buffer, fileName: string, complete:
 
 // Text keeps tab, line feed, vertical tab, form feed, carriage return and escape; any other C0
 // control (NUL above all) means binary.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const BINARY_CONTROL = /[\u0000-\u0008\u000e-\u001a\u001c-\u001f]/;
 
 export interface TextValidator {

@@ -6,6 +6,7 @@ const FALLBACK_NAME = 'document';
 
 // C0/C1 controls, and the Unicode format characters that reorder or hide text
 // (`invoice\u202Efdp.exe` displays as `invoiceexe.pdf`).
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/g;
 // Reserved on Windows or special in shells and headers; replaced so a downloaded copy saves anywhere.
 const RESERVED = /[<>:"|?*]/g;

@@ -85,6 +85,7 @@ export async function pdfToText(bytes: Buffer): Promise<string> {
 }
 
 // NUL cannot be stored in a PostgreSQL text; other controls only confuse snippets.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 
 /** Controls out, runs of blank space collapsed, capped at MAX_INDEXED_BYTES on a character boundary. */

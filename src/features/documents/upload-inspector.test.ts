@@ -14,7 +14,7 @@ async function inspect(bytes: Buffer, fileName: string, maxBytes = 1024 * 1024, 
     for (let i = 0; i < bytes.length; i += chunkSize) yield bytes.subarray(i, i + chunkSize);
   })());
   try {
-    await pipeline(source, inspector.stream, async function* (input) {
+    await pipeline(source, inspector.stream, async function (input) {
       for await (const chunk of input) chunks.push(chunk as Buffer);
     });
     return { out: Buffer.concat(chunks), result: inspector.result() };

@@ -6,11 +6,12 @@ import { assertObjectKey, ObjectNotFound, type ObjectStorage } from './object-st
 export interface S3StorageOptions {
   bucket: string;
   /** Any S3-compatible endpoint (MinIO, R2, Ceph…); unset: AWS's endpoint for the region. */
-  endpoint?: string;
-  region: string;
+  endpoint?: string | undefined;
+  /** Unset: the AWS chain (`AWS_REGION`). */
+  region?: string | undefined;
   forcePathStyle: boolean;
   /** Server-side encryption of every object: S3-managed keys (`AES256`) or KMS (`aws:kms`, optionally with a key id). */
-  encryption: { algorithm: 'AES256' | 'aws:kms'; kmsKeyId?: string };
+  encryption: { algorithm: 'AES256' | 'aws:kms'; kmsKeyId?: string | undefined };
   /** For tests; otherwise built from the options with credentials from the default AWS chain. */
   client?: S3Client;
 }
