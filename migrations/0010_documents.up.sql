@@ -16,9 +16,11 @@ create table documents (
   status text not null default 'stored' check (status in ('stored', 'extracted', 'extract_failed')),
   extracted_text text,
   extract_error text,
-  -- Kept by PostgreSQL itself: the name weighs more than the body, so a match in the name ranks first.
+  -- Kept by PostgreSQL itself: the name weighs more than the body, so a match in the name ranks
+  -- first. The name's separators become spaces, or the parser would read `q3-report.pdf` as one
+  -- file-name token and find it by none of its words.
   search tsvector not null generated always as (
-    setweight(to_tsvector('english', original_name), 'A') || setweight(to_tsvector('english', coalesce(extracted_text, '')), 'B')
+    setweight(to_tsvector('english', translate(original_name, '-_.', '   ')), 'A') || setweight(to_tsvector('english', coalesce(extracted_text, '')), 'B')
   ) stored,
   created_at timestamptz not null default now(),
   extracted_at timestamptz,
