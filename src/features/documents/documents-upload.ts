@@ -76,7 +76,8 @@ export async function uploadDocumentRoute(app: FastifyInstance, deps: DocumentsD
         if (refusal.status === 413) reply.header('connection', 'close');
         throw refusal;
       }
-      if (request.raw.destroyed) throw error;
+      // The client went away mid-upload: nobody is waiting for an answer.
+      if (request.raw.readableAborted) throw error;
       request.log.error({ err: error, storage: deps.storage.driver }, 'could not store an upload');
       throw storageUnavailable();
     }
