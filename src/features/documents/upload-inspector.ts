@@ -59,6 +59,8 @@ export function createUploadInspector(options: { maxBytes: number; fileName: str
   };
 
   const stream = new Transform({
+    // Fewer, larger handoffs to storage; bounds what one upload holds in memory at 1 MiB here.
+    highWaterMark: 1024 * 1024,
     transform(chunk: Buffer, _encoding, done) {
       sizeBytes += chunk.length;
       if (sizeBytes > options.maxBytes) return refuse(uploadTooLarge(options.maxBytes), done);

@@ -6,6 +6,10 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertObjectKey, ObjectNotFound, type ObjectStorage } from './object-storage.js';
 
+// Larger buffers turn many socket-sized chunks into fewer, larger writes (writev); per upload
+// this bounds the bytes held in memory at about 2 MiB.
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
 /**
  * Objects as files under `root` (`RAMPART_DATA_DIR/objects`). A put writes a temp file in
  * `root/.incoming` and renames it into place once complete, so a reader never sees half an
@@ -29,13 +33,14 @@ export function createLocalStorage(root: string): ObjectStorage {
       const temp = join(incoming, `${randomUUID()}.part`);
       let sizeBytes = 0;
       const count = new Transform({
+        highWaterMark: WRITE_BUFFER_BYTES,
         transform(chunk: Buffer, _encoding, done) {
           sizeBytes += chunk.length;
           done(null, chunk);
         },
       });
       try {
-        await pipeline(body, count, createWriteStream(temp, { mode: 0o600, flags: 'wx' }));
+        await pipeline(body, count, createWriteStream(temp, { mode: 0o600, flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES }));
         // Durable before it becomes visible: a crash after the rename must not leave an empty file.
         const handle = await open(temp, 'r');
         try {
