@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { insertDocument, listDocuments, searchDocuments, softDeleteDocument, findDocument, recordExtractedText, type Db } from '../../src/features/documents/documents-store.js';
+import { insertDocument, listDocuments, MAX_RANKED_MATCHES, searchDocuments, softDeleteDocument, findDocument, recordExtractedText, type Db } from '../../src/features/documents/documents-store.js';
 import { highlightHtml } from '../../src/features/documents/documents-search.js';
 import { purgeDeletedDocuments } from '../../src/features/documents/purge.js';
 import { migrateUp } from '../../src/platform/db/migrations.js';
@@ -71,6 +71,22 @@ describe.each(databaseTargets())('documents store on $name', (factory) => {
     expect(await ids("'); drop table documents; --")).toEqual([]);
     expect(await ids('<script>alert(1)</script>')).toEqual([]);
     expect(await ids('zebra')).toHaveLength(2);
+  });
+
+  it('a query matching more than MAX_RANKED_MATCHES ranks only the newest of them, and still counts them all', async () => {
+    await migrateUp(fresh.handle);
+    const db = fresh.handle.db;
+    const ours = await tenant(db);
+    // The oldest document would rank first (its name matches too); it is past the ranked window.
+    const oldest = await document(db, ours, 'zebra-zebra.txt', 'zebra zebra zebra zebra');
+    await db.updateTable('documents').set({ created_at: sql<Date>`now() - interval '1 day'` }).where('id', '=', oldest).execute();
+    await sql`insert into documents (id, tenant_id, original_name, content_type, size_bytes, sha256, storage_key, status, extracted_text)
+      select gen_random_uuid(), ${ours}, 'doc-' || n || '.txt', 'text/plain', 1, repeat('0', 64), ${ours} || '/k' || n, 'extracted', 'a zebra among ' || n
+      from generate_series(1, ${MAX_RANKED_MATCHES}) n`.execute(db);
+    const { hits, total } = await searchDocuments(db, ours, 'zebra', { page: 1, limit: 5 });
+    expect(total).toBe(MAX_RANKED_MATCHES + 1);
+    expect(hits).toHaveLength(5);
+    expect(hits.map((h) => h.id)).not.toContain(oldest);
   });
 
   it('highlights escape the document\'s own markup', async () => {

@@ -80,40 +80,57 @@ export interface SearchHit extends DocumentRow {
 
 // Bounds the text ts_headline re-parses for each hit on a page.
 const HEADLINE_SOURCE_CHARS = 50_000;
+/**
+ * Ranking reads every candidate's tsvector (a few KiB, TOASTed): a query matching most of a
+ * large tenant would read them all. Only the newest this many matches are ranked; `total`
+ * still counts every match. A query that broad is refined by adding words.
+ */
+export const MAX_RANKED_MATCHES = 1_000;
 // Markers that cannot occur in stored text (extraction removes control characters).
 export const HIGHLIGHT_START = '\u0002';
 export const HIGHLIGHT_STOP = '\u0003';
 const HEADLINE_OPTIONS = `StartSel=${HIGHLIGHT_START}, StopSel=${HIGHLIGHT_STOP}, MaxWords=30, MinWords=10, MaxFragments=2, FragmentDelimiter=" … "`;
 
+type SearchRow = { [K in keyof DocumentRow]: DocumentRow[K] | null } & { rank: number | null; headline: string | null; total: string | number };
+
 /**
  * Full-text search over a tenant's live documents (name and extracted text): ranked by
- * `ts_rank`, newest first among equals. Headlines are computed for the page's hits only.
+ * `ts_rank` among the newest MAX_RANKED_MATCHES matches, newest first among equals.
+ * Headlines are computed for the page's hits only.
  */
 export async function searchDocuments(db: Db, tenantId: string, query: string, { page, limit }: Page): Promise<{ hits: SearchHit[]; total: number }> {
-  const { rows } = await sql<DocumentRow & { rank: number; headline: string; total: string | number }>`
-    with query as (select websearch_to_tsquery('english', ${query}) as q),
-    hits as (
-      select d.id, ts_rank(d.search, query.q) as rank, count(*) over () as total
-      from documents d, query
-      where d.tenant_id = ${tenantId} and d.deleted_at is null and d.search @@ query.q
-      order by rank desc, d.created_at desc, d.id
-      limit ${limit} offset ${(page - 1) * limit}
-    )
-    select ${sql.join(METADATA.map((column) => sql.ref(`d.${column}`)))}, hits.rank, hits.total,
-      ts_headline('english', d.original_name || E'\\n' || left(coalesce(d.extracted_text, ''), ${HEADLINE_SOURCE_CHARS}), query.q, ${HEADLINE_OPTIONS}) as headline
-    from hits join documents d on d.id = hits.id, query
-    order by hits.rank desc, d.created_at desc, d.id`.execute(db);
-  const total = rows.length > 0 ? Number(rows[0]!.total) : await countMatches(db, tenantId, query, page);
-  return { hits: rows.map(({ total: _total, ...hit }) => ({ ...hit, rank: Number(hit.rank) })), total };
-}
-
-// A page past the last has no row to carry the total; count separately (page 1 empty: nothing matched).
-async function countMatches(db: Db, tenantId: string, query: string, page: number): Promise<number> {
-  if (page === 1) return 0;
-  const { rows } = await sql<{ total: string | number }>`
-    select count(*) as total from documents
-    where tenant_id = ${tenantId} and deleted_at is null and search @@ websearch_to_tsquery('english', ${query})`.execute(db);
-  return Number(rows[0]?.total ?? 0);
+  const rows = await db.transaction().execute(async (trx) => {
+    // The planner prices `tsvector @@ tsquery` as cheap and picks a sequential scan for common
+    // words, which then detoasts every row's tsvector (10× slower than the GIN index measured
+    // at 10,000 documents). Transaction-scoped, so PgBouncer's transaction pooling is fine.
+    await sql`set local enable_seqscan = off`.execute(trx);
+    const result = await sql<SearchRow>`
+      with query as (select websearch_to_tsquery('english', ${query}) as q),
+      matches as materialized (
+        select d.id, d.created_at from documents d, query
+        where d.tenant_id = ${tenantId} and d.deleted_at is null and d.search @@ query.q
+      ),
+      candidates as (select id from matches order by created_at desc, id desc limit ${MAX_RANKED_MATCHES}),
+      hits as (
+        select d.id, ts_rank(d.search, query.q) as rank
+        from candidates join documents d on d.id = candidates.id, query
+        order by rank desc, d.created_at desc, d.id
+        limit ${limit} offset ${(page - 1) * limit}
+      )
+      select counted.total, page.* from (select count(*) as total from matches) counted
+      left join lateral (
+        select ${sql.join(METADATA.map((column) => sql.ref(`d.${column}`)))}, hits.rank,
+          ts_headline('english', d.original_name || E'\\n' || left(coalesce(d.extracted_text, ''), ${HEADLINE_SOURCE_CHARS}), query.q, ${HEADLINE_OPTIONS}) as headline
+        from hits join documents d on d.id = hits.id, query
+      ) page on true
+      order by page.rank desc, page.created_at desc, page.id`.execute(trx);
+    return result.rows;
+  });
+  const total = Number(rows[0]?.total ?? 0);
+  const hits = rows
+    .filter((row) => row.id !== null)
+    .map(({ total: _total, ...row }) => ({ ...(row as unknown as DocumentRow), rank: Number(row.rank), headline: row.headline ?? '' }));
+  return { hits, total };
 }
 
 /** What the extraction job needs; undefined once the document is deleted or gone. */
