@@ -35,4 +35,25 @@ describe('loadConfig', () => {
   it.each(['10.0.0.0/33', '10.0.0/8', '1.2.3.4/8/1', 'example.com'])('rejects the malformed proxy entry %s', (entry) => {
     expect(() => loadConfig({ TRUSTED_PROXIES: entry })).toThrow(/TRUSTED_PROXIES/);
   });
+
+  it('storage: local by default; S3 needs a bucket and a region, KMS key only with aws:kms, the purge schedule must be cron', () => {
+    expect(loadConfig({})).toMatchObject({ storageDriver: 'local', uploadMaxBytes: 26_214_400, documentsRetentionS: 604_800, documentsPurgeSchedule: '17 * * * *' });
+    expect(loadConfig({ STORAGE_DRIVER: 's3', S3_BUCKET: 'docs', AWS_REGION: 'eu-west-1' })).toMatchObject({ storageDriver: 's3', s3Bucket: 'docs', s3Sse: 'AES256' });
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ STORAGE_DRIVER: 's3' })).toEqual([
+      'S3_BUCKET: required when STORAGE_DRIVER=s3',
+      'S3_REGION: required when STORAGE_DRIVER=s3 (or set AWS_REGION)',
+    ]);
+    expect(problems({ STORAGE_DRIVER: 'disk' })).toEqual([expect.stringMatching(/^STORAGE_DRIVER: expected one of local, s3/)]);
+    expect(problems({ S3_SSE_KMS_KEY_ID: 'alias/x' })).toEqual(['S3_SSE_KMS_KEY_ID: only used with S3_SSE=aws:kms']);
+    expect(problems({ DOCUMENTS_PURGE_SCHEDULE: 'hourly' })).toEqual([expect.stringMatching(/^DOCUMENTS_PURGE_SCHEDULE: expected a cron expression/)]);
+    expect(problems({ UPLOAD_MAX_BYTES: '0' })).toEqual(['UPLOAD_MAX_BYTES: must be ≥ 1, got 0']);
+  });
 });
