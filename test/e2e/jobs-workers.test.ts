@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
+import { postgresBinDir, startPrivatePostgres } from '../support/private-postgres.js';
 import { repoRoot, runCli, send, startRampart, type RampartProcess } from '../support/rampart-process.js';
 
 const post = (body: unknown, headers: Record<string, string> = {}) => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -148,6 +149,43 @@ describe.each(databaseTargets())('a job enqueued by a request, on $name', (facto
     } finally {
       await app.stop();
       await target.cleanup();
+    }
+  });
+});
+
+describe.skipIf(!postgresBinDir())('a worker while its PostgreSQL restarts', () => {
+  it('keeps running through the outage and picks up jobs again, woken by NOTIFY, without a restart', async () => {
+    const server = await startPrivatePostgres();
+    const env = { DATABASE_URL: server.url, JOB_LEASE_MS: '1500', JOB_POLL_INTERVAL_MS: '60000', DATABASE_CONNECT_TIMEOUT_MS: '1000' };
+    const worker = await startRampart({ env, args: ['worker', '--plugin', jobsPlugin], expectExit: true });
+    try {
+      await worker.waitForLog((line) => line.msg === 'worker started', 30_000);
+      const enqueue = async (key: string) => {
+        const db = new pg.Client({ connectionString: server.url });
+        await db.connect();
+        try {
+          // What the queue's enqueue writes, including the wake-up.
+          await db.query("insert into jobs (type, payload, max_attempts) values ('test.effect', $1, 3)", [JSON.stringify({ key })]);
+          await db.query("select pg_notify('rampart_jobs', 'test.effect')");
+        } finally {
+          await db.end();
+        }
+      };
+      await enqueue('before');
+      await worker.waitForLog((line) => line.msg === 'job completed', 15_000);
+
+      await server.stop();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await server.start();
+      // Polling is once a minute here: only a re-established LISTEN can pick this up in time.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await enqueue('after');
+      await expect.poll(() => worker.logs.filter((line) => line.msg === 'job completed').length, { timeout: 20_000 }).toBe(2);
+      expect(worker.child.exitCode).toBeNull();
+      expect(await worker.stop()).toBe(0);
+    } finally {
+      await worker.stop('SIGKILL');
+      await server.destroy();
     }
   });
 });
