@@ -47,12 +47,13 @@ let devNull;
  * write() every line, so their cost is real, but nothing can back-pressure
  * the server the way an undrained pipe would.
  */
-export function spawnServer(args, env) {
+export function spawnServer(args, env, { output } = {}) {
   devNull ??= fs.openSync('/dev/null', 'w');
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', devNull, 'inherit'],
+    // `output`: a file descriptor taking both stdout and stderr (e.g. a worker's log, read after the run).
+    stdio: ['ignore', output ?? devNull, output ?? 'inherit'],
     // Own process group, so stopping it also reaches anything it forked
     // (e.g. a worker started by `serve --with-worker`).
     detached: true,

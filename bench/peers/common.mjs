@@ -27,3 +27,15 @@ export async function listenExpress(app) {
   });
   return server;
 }
+
+/** ioredis options for BullMQ from a `redis://` URL (the harness's queue and the worker processes share them). */
+export function bullmqConnection(url) {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    username: u.username || undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: Number(u.pathname.slice(1) || 0),
+  };
+}
