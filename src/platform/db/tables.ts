@@ -21,6 +21,7 @@ export interface Tables {
   auth_throttle: AuthThrottleTable;
   leader_leases: LeaderLeasesTable;
   scheduled_runs: ScheduledRunsTable;
+  contact_messages: ContactMessagesTable;
 }
 
 /** One row per live worker process; a worker whose `last_seen_at` stops moving is gone. */
@@ -180,4 +181,19 @@ export interface AuthThrottleTable {
   subject: string;
   failures: Generated<number>;
   last_failure_at: Generated<Date>;
+}
+
+/** A message sent through POST /v1/contact; the `*_encrypted` columns are `fe1.…` field ciphertext. */
+export interface ContactMessagesTable {
+  id: string;
+  // bigint identity: pg returns a string, PGlite a number; read it through String().
+  seq: ColumnType<string | number, never, never>;
+  tenant_id: string;
+  name_encrypted: string;
+  email_encrypted: string;
+  message_encrypted: string;
+  submitter_kind: 'user' | 'api_key';
+  submitter_id: string;
+  correlation_id: string | null;
+  created_at: Generated<Date>;
 }
