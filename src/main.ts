@@ -37,6 +37,11 @@ import { createFieldKeyring, type FieldKeyring } from './platform/crypto/field-k
 import { deriveFallbackFieldKeys } from './features/auth/email-protection.js';
 import { emailReencryptionJob } from './features/auth/email-reencryption.js';
 import { redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from './secrets-wiring.js';
+import { createJobQueue } from './platform/queue/job-queue.js';
+import type { JobDefinition, JobQueue } from './platform/queue/job-types.js';
+import { startJobWorker, type JobWorker } from './platform/queue/job-worker.js';
+import type { Kysely } from 'kysely';
+import type { Tables } from './platform/db/tables.js';
 
 export interface RampartOptions {
   /** Serve HTTP (web). */
@@ -45,6 +50,8 @@ export interface RampartOptions {
   worker: boolean;
   /** Extra route plugins; they inherit every hardening control. */
   plugins?: ReadonlyArray<FastifyPluginAsync>;
+  /** Extra job types (from `--plugin` modules exporting `jobs`), run by the worker alongside the built-in ones. */
+  jobs?: ReadonlyArray<(host: JobHost) => JobDefinition[]>;
   /** The loaded secrets chain (`resolveRuntime`); refreshed while running. Absent: the config's values, never refreshed. */
   secrets?: SecretStore;
 }
@@ -56,6 +63,13 @@ export interface Rampart {
   stop(): Promise<boolean>;
   /** Re-reads the secrets chain and the signing keys now (SIGHUP). Resolves with the names of secrets that changed. */
   refreshSecrets(): Promise<string[]>;
+}
+
+/** What a job definition gets to work with. */
+export interface JobHost {
+  db: Kysely<Tables>;
+  queue: JobQueue;
+  logger: Logger;
 }
 
 /** Composition root: config → platform → features → server. */
@@ -104,8 +118,35 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
       for (const status of secretStore.statuses()) if (status.lastSuccessAt) set({ provider: status.name }, status.lastSuccessAt.getTime() / 1000);
     });
 
+    // The queue needs the definitions for their policies (attempts, priority) and the
+    // definitions need the queue (a job may enqueue another), hence the late binding.
+    const jobDefinitions: JobDefinition[] = [];
+    const queue = createJobQueue({ definitions: jobDefinitions });
+    const jobHost: JobHost = { db: database.db, queue, logger };
+    for (const define of options.jobs ?? []) jobDefinitions.push(...define(jobHost));
+
     const heartbeat: WorkerHeartbeat | undefined = options.worker ? await startHeartbeat(database.db, logger) : undefined;
     if (heartbeat) closers.unshift(() => heartbeat.stop());
+    let worker: JobWorker | undefined;
+    if (options.worker && heartbeat) {
+      worker = await startJobWorker({
+        db: database.db,
+        queue,
+        definitions: jobDefinitions,
+        workerId: heartbeat.workerId,
+        logger,
+        metrics,
+        listen: database.listen,
+        concurrency: config.workerConcurrency,
+        pollIntervalMs: config.jobPollIntervalMs,
+        leaseMs: config.jobLeaseMs,
+        retentionS: config.jobRetentionDays * 86_400,
+      });
+      logger.info({ worker_id: heartbeat.workerId, job_types: worker.types, concurrency: config.workerConcurrency }, 'worker started');
+      const started = worker;
+      // Before the heartbeat goes: a worker with jobs still running is alive.
+      closers.unshift(async () => void (await started.stop(0)));
+    }
 
     // Every process (web and worker) stands for election; only the leader runs scheduled work.
     const election = await startLeaderElection({ db: database.db, name: 'scheduler', holderId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`, logger });
@@ -192,7 +233,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
             startedAt: Date.now(),
           }),
           authRoutes(identity),
-          exposeAuthentication(identity),
+          exposeAuthentication(identity, { jobs: queue, db: database.db }),
           ...(options.plugins ?? []),
         ],
       });
@@ -214,12 +255,15 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
       },
       async stop() {
         shuttingDown = true;
+        // The worker stops claiming at once and drains alongside the web requests.
+        const jobsDrained = worker ? worker.stop(config.shutdownGraceMs) : Promise.resolve(true);
         let clean = true;
         if (app) {
           if (config.shutdownDelayMs > 0) await delay(config.shutdownDelayMs);
           clean = await closeWithin(app, config.shutdownGraceMs);
           if (!clean) logger.warn({ grace_ms: config.shutdownGraceMs }, 'shutdown grace period over; open requests were cut off');
         }
+        clean = (await jobsDrained) && clean;
         pressure?.stop();
         for (const close of closers) await close().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
         logger.info({ clean }, 'stopped');

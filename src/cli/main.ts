@@ -5,8 +5,11 @@ import { CliExit, EXIT, resolveConfig } from './bootstrap.js';
 import { configMarkdownTable } from './config-table.js';
 import type { MigrateAction } from './migrate.js';
 import type { ServeOptions } from './serve.js';
+import type { JobsListOptions, JobsPurgeOptions, JobsRetryOptions } from './jobs.js';
 
 // Commands load their modules on use: `--help` and `config` stay instant.
+
+const PLUGIN_HELP = 'load extension modules: a default-exported Fastify plugin adds routes, an exported `jobs(host)` adds job types';
 
 const program = new Command()
   .name('rampart')
@@ -17,10 +20,37 @@ program
   .command('serve')
   .description('run the web process (public HTTP port + internal metrics port)')
   .option('--with-worker', 'also run the worker in this process (what `npm start` does)')
-  .option('--plugin <module...>', 'load extra route plugins (modules default-exporting a Fastify plugin)')
+  .option('--plugin <module...>', PLUGIN_HELP)
   .action(async (options: ServeOptions) => (await import('./serve.js')).serveCommand(options));
 
-program.command('worker').description('run the background worker').action(async () => (await import('./worker.js')).workerCommand());
+program
+  .command('worker')
+  .description('run the background worker: job handlers, retries, cron schedules')
+  .option('--plugin <module...>', PLUGIN_HELP)
+  .action(async (options: { plugin?: string[] }) => (await import('./worker.js')).workerCommand(options));
+
+const jobs = program.command('jobs').description('inspect and repair the job queue (DATABASE_URL, or the embedded database)');
+jobs
+  .command('list')
+  .description('queue depth by type and state, then the jobs themselves (newest first)')
+  .option('--state <state>', 'queued, active, completed or dead', 'dead')
+  .option('--type <type>', 'only this job type')
+  .option('--limit <n>', 'at most this many jobs', '50')
+  .option('--json', 'machine-readable output')
+  .action(async (options: JobsListOptions) => (await import('./jobs.js')).jobsListCommand(options));
+jobs
+  .command('retry')
+  .description('put dead-lettered jobs back in the queue with fresh attempts: the given ids, or --all')
+  .argument('[ids...]', 'job ids')
+  .option('--all', 'every dead job (of --type, when given)')
+  .option('--type <type>', 'only this job type')
+  .action(async (ids: string[], options: JobsRetryOptions) => (await import('./jobs.js')).jobsRetryCommand(ids, options));
+jobs
+  .command('purge-dlq')
+  .description('delete dead-lettered jobs for good')
+  .option('--type <type>', 'only this job type')
+  .option('--older-than-days <n>', 'only jobs that died more than this many days ago', '0')
+  .action(async (options: JobsPurgeOptions) => (await import('./jobs.js')).jobsPurgeCommand(options));
 
 program
   .command('migrate')

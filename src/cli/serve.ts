@@ -1,8 +1,6 @@
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import type { FastifyPluginAsync } from 'fastify';
 import { startRampart, type Rampart } from '../main.js';
 import { resolveRuntime } from './bootstrap.js';
+import { loadExtensions } from './extensions.js';
 
 export interface ServeOptions {
   withWorker?: boolean;
@@ -12,8 +10,14 @@ export interface ServeOptions {
 /** `rampart serve`: the web process (and, for `npm start`, the worker in the same process). */
 export async function serveCommand(options: ServeOptions): Promise<void> {
   const { config, secrets } = await resolveRuntime();
-  const plugins = await Promise.all((options.plugin ?? []).map(loadPlugin));
-  const rampart = await startRampart(config, { web: true, worker: options.withWorker === true, plugins, secrets });
+  const extensions = await loadExtensions(options.plugin);
+  const rampart = await startRampart(config, {
+    web: true,
+    worker: options.withWorker === true,
+    plugins: extensions.flatMap((extension) => (extension.routes ? [extension.routes] : [])),
+    jobs: extensions.flatMap((extension) => (extension.jobs ? [extension.jobs] : [])),
+    secrets,
+  });
   const lines = [`Rampart ${config.env} listening on ${rampart.urls.api}`];
   if (rampart.urls.docs) lines.push(`  API docs     ${rampart.urls.docs}`);
   lines.push(`  health       ${rampart.urls.api}/health`, `  readiness    ${rampart.urls.api}/readiness`, `  metrics      ${rampart.urls.metrics} (internal)`);
@@ -44,10 +48,4 @@ export function stopOnSignals(rampart: Rampart): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-}
-
-async function loadPlugin(path: string): Promise<FastifyPluginAsync> {
-  const mod = (await import(pathToFileURL(resolve(path)).href)) as { default?: unknown };
-  if (typeof mod.default !== 'function') throw new Error(`${path}: the module must default-export a Fastify plugin function`);
-  return mod.default as FastifyPluginAsync;
 }

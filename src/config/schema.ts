@@ -119,6 +119,11 @@ export const configSchema = {
   shutdownGraceMs: field({ env: 'SHUTDOWN_GRACE_MS', kind: 'int', default: 10_000, min: 0, description: 'On SIGTERM/SIGINT, time in-flight requests get to finish before the process exits.' }),
   shutdownDelayMs: field({ env: 'SHUTDOWN_DELAY_MS', kind: 'int', default: 0, min: 0, description: 'On SIGTERM, keep serving (readiness 503) this long before closing the port, so load balancers stop routing first.' }),
 
+  workerConcurrency: field({ env: 'WORKER_CONCURRENCY', kind: 'int', default: 8, min: 1, max: 256, description: 'Jobs one worker process runs at once.' }),
+  jobPollIntervalMs: field({ env: 'JOB_POLL_INTERVAL_MS', kind: 'int', default: 1_000, min: 10, max: 60_000, description: 'How often an idle worker looks for ready jobs (delayed jobs and retries). New jobs wake workers at once through LISTEN/NOTIFY.' }),
+  jobLeaseMs: field({ env: 'JOB_LEASE_MS', kind: 'int', default: 30_000, min: 300, max: 3_600_000, description: 'A running job\'s lease, renewed every third of it: after a worker dies (kill -9) its jobs are retried elsewhere within this time.' }),
+  jobRetentionDays: field({ env: 'JOB_RETENTION_DAYS', kind: 'int', default: 7, min: 0, max: 3650, description: 'Completed jobs are deleted after this many days; their idempotency keys can then be used again. Dead-lettered jobs stay until `rampart jobs purge-dlq`.' }),
+
   loadShedMaxEventLoopDelayMs: field({ env: 'LOAD_SHED_MAX_EVENT_LOOP_DELAY_MS', kind: 'int', default: 1_000, min: 0, description: 'Shed load (503 + `Retry-After`) while event-loop delay exceeds this. 0 disables.' }),
   loadShedMaxHeapUsedBytes: field({ env: 'LOAD_SHED_MAX_HEAP_USED_BYTES', kind: 'int', default: 0, min: 0, description: 'Shed load while V8 heap used exceeds this. 0 disables.' }),
   loadShedRetryAfterS: field({ env: 'LOAD_SHED_RETRY_AFTER_S', kind: 'int', default: 10, min: 1, description: '`Retry-After` seconds sent with a shed request.' }),

@@ -27,7 +27,6 @@ export async function startHeartbeat(db: Kysely<Tables>, logger: Logger, interva
     beat().catch((err: unknown) => logger.warn({ err }, 'worker heartbeat failed; will retry'));
   }, intervalMs);
   timer.unref();
-  logger.info({ worker_id: workerId }, 'worker started; no job types registered yet, idling');
   return {
     workerId,
     async stop() {

@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
+import type { Kysely } from 'kysely';
+import type { Tables } from '../../platform/db/tables.js';
+import type { JobQueue } from '../../platform/queue/job-types.js';
 import { adminUsersCreateRoute } from './admin-users-create.js';
 import { adminUsersListRoute } from './admin-users-list.js';
 import { adminUsersUpdateRoute } from './admin-users-update.js';
@@ -67,15 +70,20 @@ export function authRoutes(identity: Identity): FastifyPluginAsync {
 declare module 'fastify' {
   interface FastifyInstance {
     /** For route plugins (`rampart serve --plugin`): register `rampart.authenticate` in a scope and its routes need a token or an API key. */
-    rampart: { authenticate: FastifyPluginAsync };
+    rampart: {
+      authenticate: FastifyPluginAsync;
+      /** Enqueue jobs, inside a transaction of `db` when the job belongs to a data change. */
+      jobs: JobQueue;
+      db: Kysely<Tables>;
+    };
   }
 }
 
 /** Decorates the app with `rampart.authenticate`, so plugins outside this feature can require a caller. */
-export function exposeAuthentication(identity: Identity): FastifyPluginAsync {
+export function exposeAuthentication(identity: Identity, platform: { jobs: JobQueue; db: Kysely<Tables> }): FastifyPluginAsync {
   return fp(async (app: FastifyInstance) => {
     const apiKeys = apiKeyAuthenticatorFor(app, identity);
     const options = { ...bearerAuthOptions(identity), apiKeys };
-    app.decorate('rampart', { authenticate: fp(async (scope: FastifyInstance) => scope.register(authenticate, options)) });
+    app.decorate('rampart', { authenticate: fp(async (scope: FastifyInstance) => scope.register(authenticate, options)), ...platform });
   });
 }

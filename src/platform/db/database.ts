@@ -51,6 +51,13 @@ export interface DatabaseHandle {
   kind: 'pglite' | 'postgres';
   /** Cheap `select 1` bounded by timeoutMs; never throws; details like "ok:pglite", "ok:postgres", or "error: <short reason>" with NO credentials/URL in it. */
   check(timeoutMs: number): Promise<{ ok: boolean; details: string }>;
+  /**
+   * Calls `onNotify` for each NOTIFY on `channel` (delivered at commit) until the returned
+   * function is called. On PostgreSQL it holds one connection of its own and re-connects by
+   * itself after losing it; notifications sent while it was away are lost, so use it to
+   * wake pollers, never as the only signal.
+   */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /** pool figures for metrics: total, idle, waiting (PGlite: 1,0 or 1,1,0) */
   poolStats(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
@@ -74,7 +81,7 @@ async function openPGlite(dataDir: string, seedTemplate?: string): Promise<Datab
     await mkdir(dir, { recursive: true });
     const dialect = new PGliteDialect(await PGlite.create(dir));
     const db = new Kysely<Tables>({ dialect });
-    return handle(db, 'pglite', () => dialect.stats(), () => [], () => lock.release());
+    return handle(db, 'pglite', () => dialect.stats(), (channel, onNotify) => dialect.listen(channel, onNotify), () => [], () => lock.release());
   } catch (error) {
     await lock.release();
     throw error;
@@ -178,10 +185,60 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   };
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: { connect, end: () => pool.end() } }) });
   const stats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
-  return handle(db, 'postgres', stats, secretsNow, async () => {});
+  return handle(db, 'postgres', stats, (channel, onNotify) => listenOnPostgres(connect, channel, onNotify, opts.logger), secretsNow, async () => {});
 }
 
 type PasswordGeneration = 'current' | 'previous';
+
+async function listenOnPostgres(
+  connect: () => Promise<pg.PoolClient>,
+  channel: string,
+  onNotify: (payload: string) => void,
+  logger: DatabaseOptions['logger'],
+): Promise<() => Promise<void>> {
+  let stopped = false;
+  let client: pg.PoolClient | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  const attach = async (): Promise<void> => {
+    const next = await connect();
+    if (stopped) {
+      next.release();
+      return;
+    }
+    client = next;
+    next.on('notification', (message) => {
+      if (message.channel === channel) onNotify(message.payload ?? '');
+    });
+    // A lost listening connection (PostgreSQL restart) is replaced; until then pollers poll.
+    next.once('error', () => {
+      client = undefined;
+      next.release(true);
+      scheduleReattach();
+    });
+    await next.query(`listen ${pg.escapeIdentifier(channel)}`);
+  };
+  const scheduleReattach = () => {
+    if (stopped) return;
+    retry = setTimeout(() => {
+      attach().catch((error: unknown) => {
+        logger?.warn({ reason: describeDatabaseFailure(error, []) }, 'could not listen for notifications; retrying');
+        scheduleReattach();
+      });
+    }, 1_000);
+    retry.unref();
+  };
+  await attach();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    const held = client;
+    client = undefined;
+    if (held) {
+      await held.query(`unlisten ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+      held.release();
+    }
+  };
+}
 
 const INVALID_PASSWORD = '28P01';
 // 100 ms doubling: about 3 s in all, for the rotation's two halves (ALTER ROLE, provider) to meet.
@@ -191,6 +248,7 @@ function handle(
   db: Kysely<Tables>,
   kind: DatabaseHandle['kind'],
   poolStats: DatabaseHandle['poolStats'],
+  listen: DatabaseHandle['listen'],
   secrets: () => string[],
   afterClose: () => Promise<void>,
 ): DatabaseHandle {
@@ -199,6 +257,7 @@ function handle(
     db,
     kind,
     poolStats,
+    listen,
     async check(timeoutMs) {
       try {
         await withTimeout(sql`select 1`.execute(db), timeoutMs);

@@ -41,6 +41,11 @@ export class PGliteDialect implements Dialect {
     return this.#driver.stats();
   }
 
+  /** LISTEN on the session, between transactions: issued inside one, a rollback would undo it. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.#driver.listen(channel, onNotify);
+  }
+
   createAdapter() {
     return new PostgresAdapter();
   }
@@ -121,6 +126,13 @@ class PGliteDriver implements Driver {
     await this.#mutex.runExclusive(async () => {
       if (!this.#pglite.closed) await this.#pglite.close();
     });
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    const unlisten = await this.#mutex.runExclusive(() => this.#pglite.listen(channel, onNotify));
+    return async () => {
+      if (!this.#pglite.closed) await this.#mutex.runExclusive(() => unlisten());
+    };
   }
 
   stats(): PGliteStats {

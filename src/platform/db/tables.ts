@@ -21,6 +21,7 @@ export interface Tables {
   auth_throttle: AuthThrottleTable;
   leader_leases: LeaderLeasesTable;
   scheduled_runs: ScheduledRunsTable;
+  jobs: JobsTable;
   contact_messages: ContactMessagesTable;
 }
 
@@ -181,6 +182,28 @@ export interface AuthThrottleTable {
   subject: string;
   failures: Generated<number>;
   last_failure_at: Generated<Date>;
+}
+
+export type JobState = 'queued' | 'active' | 'completed' | 'dead';
+
+/** The durable job queue (migration 0009, src/platform/queue). */
+export interface JobsTable {
+  id: Generated<string>;
+  type: string;
+  payload: ColumnType<object | string | number | boolean, string | undefined, string>;
+  state: Generated<JobState>;
+  priority: Generated<number>;
+  attempts: Generated<number>;
+  max_attempts: number;
+  run_at: Generated<Date>;
+  idempotency_key: string | null;
+  correlation_id: string | null;
+  locked_by: string | null;
+  locked_until: Date | null;
+  last_error: string | null;
+  created_at: Generated<Date>;
+  started_at: Date | null;
+  finished_at: Date | null;
 }
 
 /** A message sent through POST /v1/contact; the `*_encrypted` columns are `fe1.…` field ciphertext. */

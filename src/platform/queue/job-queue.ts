@@ -1,0 +1,42 @@
+import { sql } from 'kysely';
+import type { EnqueueOptions, EnqueuedJob, JobDefinition, JobExecutor, JobQueue } from './job-types.js';
+
+/** The NOTIFY channel that wakes workers when a job is written (delivered at commit). */
+export const JOBS_CHANNEL = 'rampart_jobs';
+
+export const DEFAULT_MAX_ATTEMPTS = 5;
+
+export interface JobQueueOptions {
+  /** Policies of the job types this process knows; an unknown type gets the defaults. */
+  definitions?: readonly JobDefinition[];
+}
+
+/** Writes jobs into the `jobs` table; web and worker processes both enqueue through this. */
+export function createJobQueue(options: JobQueueOptions = {}): JobQueue {
+  const policies = new Map((options.definitions ?? []).map((definition) => [definition.type, definition]));
+  return {
+    async enqueue(executor: JobExecutor, type: string, payload: unknown, enqueue: EnqueueOptions = {}): Promise<EnqueuedJob> {
+      if (!/^[a-z][a-z0-9_.:-]{0,99}$/i.test(type)) throw new TypeError(`job type "${type}" is not a valid name`);
+      const policy = policies.get(type);
+      const maxAttempts = policy?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+      const priority = enqueue.priority ?? policy?.priority ?? 0;
+      const runAt = enqueue.runAt ?? null;
+      // One statement: the insert, or nothing when the idempotency key is taken, and the wake-up.
+      const inserted = await sql<{ id: string }>`
+        with inserted as (
+          insert into jobs (type, payload, priority, max_attempts, run_at, idempotency_key, correlation_id)
+          values (${type}, ${JSON.stringify(payload ?? null)}::jsonb, ${priority}, ${maxAttempts}, coalesce(${runAt}::timestamptz, now()),
+                  ${enqueue.idempotencyKey ?? null}, ${enqueue.correlationId ?? null})
+          on conflict (type, idempotency_key) where idempotency_key is not null do nothing
+          returning id
+        )
+        select id, pg_notify(${JOBS_CHANNEL}, ${type}) from inserted`.execute(executor);
+      const created = inserted.rows[0];
+      if (created) return { id: created.id, created: true };
+      const existing = await sql<{ id: string }>`select id from jobs where type = ${type} and idempotency_key = ${enqueue.idempotencyKey ?? null}`.execute(executor);
+      const first = existing.rows[0];
+      if (!first) throw new Error(`job ${type} with idempotency key was neither inserted nor found`);
+      return { id: first.id, created: false };
+    },
+  };
+}
