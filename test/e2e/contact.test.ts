@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { authEnv, bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase, type RampartSuite } from '../support/auth-client.js';
 import { createPGliteTarget, databaseTargets } from '../support/databases.js';
-import { startRampart, type HttpResponse } from '../support/rampart-process.js';
+import { send, startRampart, type HttpResponse } from '../support/rampart-process.js';
 
 const INBOX = 'contact-inbox@example.org';
 const WITH_WORKER = ['serve', '--with-worker'];
@@ -129,7 +129,7 @@ describe.each(databaseTargets())('contact messages on $name', (factory) => {
       const line = await suite.rampart.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('honeypot'));
       expect(line.level).toBe('info');
       expect(JSON.stringify(line)).not.toContain(body.email);
-      const metrics = await (await fetch(`${suite.rampart.metricsUrl}/metrics`)).text();
+      const metrics = (await send(suite.rampart.metricsUrl)).body;
       expect(metrics).toMatch(/^contact_submissions_total\{outcome="honeypot"\} [1-9]/m);
     });
 

@@ -17,7 +17,7 @@ export interface EnqueueCall {
   messageVisible: boolean;
 }
 
-/** A JobQueue that records what it is asked to write (the real one lands with the worker). */
+/** A JobQueue that records what it is asked to write and can fail on demand; `createJobQueue` is the real one. */
 export function recordingQueue(fail?: Error): JobQueue & { calls: EnqueueCall[] } {
   const calls: EnqueueCall[] = [];
   return {
@@ -46,15 +46,17 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
 
 export const FIELD_KEYS = `contact-test:${Buffer.alloc(32, 7).toString('base64url')}`;
 
-export interface ContactTestBed {
+export interface ContactTestBed<Queue extends JobQueue> {
   feature: ContactFeature;
-  queue: ReturnType<typeof recordingQueue>;
+  queue: Queue;
   outcomes: SubmissionOutcome[];
   newTenant(name?: string): Promise<string>;
 }
 
 /** The contact feature on a migrated test database, with a recording queue and a fixed field key. */
-export async function contactTestBed(handle: DatabaseHandle, queue = recordingQueue()): Promise<ContactTestBed> {
+export async function contactTestBed(handle: DatabaseHandle): Promise<ContactTestBed<ReturnType<typeof recordingQueue>>>;
+export async function contactTestBed<Queue extends JobQueue>(handle: DatabaseHandle, queue: Queue): Promise<ContactTestBed<Queue>>;
+export async function contactTestBed(handle: DatabaseHandle, queue: JobQueue = recordingQueue()): Promise<ContactTestBed<JobQueue>> {
   await migrateUp(handle);
   const outcomes: SubmissionOutcome[] = [];
   const feature: ContactFeature = {

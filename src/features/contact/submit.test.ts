@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { apiKeyOf, capturingLogger, contactTestBed, memberOf, recordingQueue } from '../../../test/support/contact-feature.js';
 import { databaseTargets, freshDatabasePerTest } from '../../../test/support/databases.js';
 import { HttpProblem } from '../../platform/http/problem.js';
+import { createJobQueue } from '../../platform/queue/job-queue.js';
 import { openContactContent } from './content-sealing.js';
 import { receiveContactMessage } from './submit.js';
 
@@ -44,6 +45,14 @@ describe.each(databaseTargets())('receiving contact messages ($name)', (factory)
     expect(call).toMatchObject({ type: 'contact.notify', payload: { messageId: id }, options: { correlationId: 'corr-3', idempotencyKey: `contact:${id}` }, messageVisible: true });
     expect(call!.executor.isTransaction).toBe(true);
     expect(JSON.stringify(call!.payload)).toBe(JSON.stringify({ messageId: id }));
+  });
+
+  it('writes the contact.notify job to the queue table with the message, holding no plaintext', async () => {
+    const bed = await contactTestBed(fresh.handle, createJobQueue());
+    const tenantId = await bed.newTenant();
+    const { id } = await receiveContactMessage(bed.feature, memberOf(tenantId), submission, { correlationId: 'corr-q', logger: capturingLogger().logger });
+    const jobs = await fresh.handle.db.selectFrom('jobs').select(['type', 'payload', 'idempotency_key', 'correlation_id']).execute();
+    expect(jobs).toEqual([{ type: 'contact.notify', payload: { messageId: id }, idempotency_key: `contact:${id}`, correlation_id: 'corr-q' }]);
   });
 
   it('stores nothing when the notification cannot be enqueued', async () => {
