@@ -35,4 +35,11 @@ describe('loadConfig', () => {
   it.each(['10.0.0.0/33', '10.0.0/8', '1.2.3.4/8/1', 'example.com'])('rejects the malformed proxy entry %s', (entry) => {
     expect(() => loadConfig({ TRUSTED_PROXIES: entry })).toThrow(/TRUSTED_PROXIES/);
   });
+
+  it('takes one address as CONTACT_INBOX and refuses anything else, naming the variable', () => {
+    expect(loadConfig({ CONTACT_INBOX: 'inbox@example.com' }).contactInbox).toBe('inbox@example.com');
+    for (const value of ['not-an-address', 'a@b.example, c@d.example', 'a@b.example\nBcc: x@evil.example']) {
+      expect(() => loadConfig({ CONTACT_INBOX: value })).toThrow(/CONTACT_INBOX: expected one email address/);
+    }
+  });
 });
