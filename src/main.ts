@@ -6,6 +6,8 @@ import fp from 'fastify-plugin';
 import type { Config } from './config/schema.js';
 import { unsafeSettings } from './config/production-guard.js';
 import { authRoutes, createIdentity, exposeAuthentication } from './features/auth/index.js';
+import { contactJobs, contactRoutes } from './features/contact/index.js';
+import { createMailer } from './platform/mail/create-mailer.js';
 import { authMaintenanceJobs } from './features/auth/maintenance.js';
 import { documentJobs, documentsRoutes } from './features/documents/index.js';
 import { createCache } from './platform/cache/cache-aside.js';
@@ -127,6 +129,9 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     const storage = await createObjectStorage(storageSettings(config));
     jobDefinitions.push(...documentJobs({ db: database.db, storage, retentionS: config.documentsRetentionS, purgeSchedule: config.documentsPurgeSchedule }));
     const jobHost: JobHost = { db: database.db, queue, logger };
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom });
+    jobDefinitions.push(...contactJobs({ db: database.db, fieldKeys, mailer, inbox: config.contactInbox }));
+    if (config.env === 'production' && config.contactInbox === undefined) logger.warn('CONTACT_INBOX is not set: contact messages are stored, nobody is mailed');
     for (const define of options.jobs ?? []) jobDefinitions.push(...define(jobHost));
 
     const heartbeat: WorkerHeartbeat | undefined = options.worker ? await startHeartbeat(database.db, logger) : undefined;
@@ -241,6 +246,13 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
           authRoutes(identity),
           exposeAuthentication(identity, { jobs: queue, db: database.db }),
           documentsRoutes({ db: database.db, storage, queue, access: identity, uploadMaxBytes: config.uploadMaxBytes }),
+          contactRoutes({
+            db: database.db,
+            fieldKeys,
+            queue,
+            access: identity,
+            countSubmission: metrics.tally('contact_submissions_total', 'Contact submissions answered 202, by outcome (stored, honeypot).', ['outcome']),
+          }),
           ...(options.plugins ?? []),
         ],
       });

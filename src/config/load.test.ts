@@ -56,4 +56,11 @@ describe('loadConfig', () => {
     expect(problems({ DOCUMENTS_PURGE_SCHEDULE: 'hourly' })).toEqual([expect.stringMatching(/^DOCUMENTS_PURGE_SCHEDULE: expected a cron expression/)]);
     expect(problems({ UPLOAD_MAX_BYTES: '0' })).toEqual(['UPLOAD_MAX_BYTES: must be ≥ 1, got 0']);
   });
+
+  it('takes one address as CONTACT_INBOX and refuses anything else, naming the variable', () => {
+    expect(loadConfig({ CONTACT_INBOX: 'inbox@example.com' }).contactInbox).toBe('inbox@example.com');
+    for (const value of ['not-an-address', 'a@b.example, c@d.example', 'a@b.example\nBcc: x@evil.example']) {
+      expect(() => loadConfig({ CONTACT_INBOX: value })).toThrow(/CONTACT_INBOX: expected one email address/);
+    }
+  });
 });

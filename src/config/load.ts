@@ -39,6 +39,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecre
   if (values.docsUser !== undefined && values.docsPassword === undefined) problems.push('DOCS_PASSWORD: required when DOCS_USER is set');
   if (values.docsPassword !== undefined && values.docsUser === undefined) problems.push('DOCS_USER: required when DOCS_PASSWORD is set');
   if (typeof values.appSecret === 'string' && values.appSecret.length < 32) problems.push('APP_SECRET: must be at least 32 characters');
+  // One line, one address: it becomes a mail recipient, where a line break would add headers.
+  if (typeof values.contactInbox === 'string' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.contactInbox)) problems.push('CONTACT_INBOX: expected one email address (name@example.com)');
   problems.push(...oidcProblems(values), ...secretsProblems(values), ...storageProblems(values, env));
 
   if (problems.length > 0) throw new ConfigError(problems);

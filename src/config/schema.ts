@@ -110,6 +110,7 @@ export const configSchema = {
   smtpUrl: field({ env: 'SMTP_URL', kind: 'url', secret: true, description: 'SMTP server for outgoing mail (`smtp://user:pass@host:587`, `smtps://…`). Unset: messages are written as JSON files to `RAMPART_DATA_DIR/outbox`.' }),
   mailFrom: field({ env: 'MAIL_FROM', kind: 'string', default: 'Rampart <no-reply@localhost>', description: 'Sender (`From:`) of outgoing mail, such as password-reset links.' }),
   publicBaseUrl: field({ env: 'PUBLIC_BASE_URL', kind: 'url', default: 'http://localhost:8080', description: 'Address users reach Rampart at; links in mail (password reset) start with it. Must be https in production.' }),
+  contactInbox: field({ env: 'CONTACT_INBOX', kind: 'string', description: 'Address that receives a mail for each contact message (`POST /v1/contact`), sent by the worker. Unset: messages are stored and listed, nobody is mailed.' }),
 
   storageDriver: field({ env: 'STORAGE_DRIVER', kind: 'enum', values: ['local', 's3'], default: 'local', description: 'Where uploaded documents are stored: `local` (files under `RAMPART_DATA_DIR/objects`, one instance only) or `s3` (any S3-compatible store; credentials from the default AWS chain).' }),
   s3Bucket: field({ env: 'S3_BUCKET', kind: 'string', description: 'Bucket of the `s3` storage driver; required with it.' }),

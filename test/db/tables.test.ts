@@ -162,6 +162,18 @@ const schema: Schema = {
     started_at: { type: 'timestamptz', nullable: true, hasDefault: false },
     finished_at: { type: 'timestamptz', nullable: true, hasDefault: false },
   },
+  contact_messages: {
+    id: { type: 'uuid', nullable: false, hasDefault: false },
+    seq: { type: 'int8', nullable: false, hasDefault: false },
+    tenant_id: { type: 'uuid', nullable: false, hasDefault: false },
+    name_encrypted: { type: 'text', nullable: false, hasDefault: false },
+    email_encrypted: { type: 'text', nullable: false, hasDefault: false },
+    message_encrypted: { type: 'text', nullable: false, hasDefault: false },
+    submitter_kind: { type: 'text', nullable: false, hasDefault: false },
+    submitter_id: { type: 'text', nullable: false, hasDefault: false },
+    correlation_id: { type: 'text', nullable: true, hasDefault: false },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+  },
   documents: {
     id: { type: 'uuid', nullable: false, hasDefault: false },
     tenant_id: { type: 'uuid', nullable: false, hasDefault: false },

@@ -63,12 +63,12 @@ export interface RampartSuite {
   rampart: RampartProcess;
 }
 
-/** One Rampart process on a fresh database for the surrounding describe, stopped and dropped after it. */
-export function rampartOnFreshDatabase(factory: DatabaseTargetFactory, extraEnv: Record<string, string> = {}): RampartSuite {
+/** One Rampart process on a fresh database for the surrounding describe, stopped and dropped after it. `args`: the CLI's (default `serve` with the test plugin). */
+export function rampartOnFreshDatabase(factory: DatabaseTargetFactory, extraEnv: Record<string, string> = {}, args?: string[]): RampartSuite {
   const suite = {} as RampartSuite;
   beforeAll(async () => {
     suite.target = await factory.create();
-    suite.rampart = await startRampart({ env: authEnv(suite.target, extraEnv) });
+    suite.rampart = await startRampart({ env: authEnv(suite.target, extraEnv), args });
   });
   afterAll(async () => {
     await suite.rampart?.stop();

@@ -5,7 +5,7 @@ import { databaseTargets, freshDatabasePerTest } from '../../../test/support/dat
 import { testIdentity } from '../../../test/support/identity.js';
 import { createFieldKeyring } from '../../platform/crypto/field-keyring.js';
 import { fieldKeyId } from '../../platform/crypto/field-encryption.js';
-import { migrateDown, migrateUp } from '../../platform/db/migrations.js';
+import { migrateDown, migrateTo } from '../../platform/db/migrations.js';
 import { createEmailProtection } from './email-protection.js';
 import { reencryptEmails } from './email-reencryption.js';
 import { signUp } from './signup.js';
@@ -66,7 +66,8 @@ describe.each(databaseTargets())('encrypted email addresses on $name', (factory)
   });
 
   it('migration 0008 reverts while no address exists only encrypted, and refuses (changing nothing) once one does', async () => {
-    await migrateUp(fresh.handle);
+    // Later migrations stay out of it: 0008 is the newest here.
+    await migrateTo(fresh.handle, '0008_encrypted_email');
     const db = fresh.handle.db;
     const tenant = await db.insertInto('tenants').values({ name: 't' }).returning('id').executeTakeFirstOrThrow();
     await db.insertInto('users').values({ tenant_id: tenant.id, email: 'plain@example.com', password_hash: 'x', role: 'admin' }).execute();
@@ -74,7 +75,7 @@ describe.each(databaseTargets())('encrypted email addresses on $name', (factory)
     const { rows } = await sql<{ column_name: string }>`select column_name from information_schema.columns where table_name = 'users' and column_name like 'email%'`.execute(db);
     expect(rows.map((r) => r.column_name)).toEqual(['email']);
 
-    await migrateUp(fresh.handle);
+    await migrateTo(fresh.handle, '0008_encrypted_email');
     const emails = createEmailProtection(createFieldKeyring(entry('k1')), APP_SECRET);
     await reencryptEmails(db, emails);
     await expect(migrateDown(fresh.handle)).rejects.toThrow(/encrypted email addresses that SQL cannot decrypt/);

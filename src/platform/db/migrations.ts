@@ -30,6 +30,11 @@ export async function migrateUp(handle: DatabaseHandle, options: MigrationOption
   return summarise(await migrator(handle, options).migrateToLatest());
 }
 
+/** Applies or reverts migrations until `name` is the last one applied. */
+export async function migrateTo(handle: DatabaseHandle, name: string, options: MigrationOptions = {}): Promise<MigrationRun> {
+  return summarise(await migrator(handle, options).migrateTo(name));
+}
+
 /** Reverts the most recently applied migration (none applied: reverts nothing). */
 export async function migrateDown(handle: DatabaseHandle, options: MigrationOptions = {}): Promise<MigrationRun> {
   return summarise(await migrator(handle, options).migrateDown());

@@ -22,6 +22,7 @@ export interface Tables {
   leader_leases: LeaderLeasesTable;
   scheduled_runs: ScheduledRunsTable;
   jobs: JobsTable;
+  contact_messages: ContactMessagesTable;
   documents: DocumentsTable;
 }
 
@@ -204,6 +205,21 @@ export interface JobsTable {
   created_at: Generated<Date>;
   started_at: Date | null;
   finished_at: Date | null;
+}
+
+/** A message sent through POST /v1/contact; the `*_encrypted` columns are `fe1.…` field ciphertext. */
+export interface ContactMessagesTable {
+  id: string;
+  // bigint identity: pg returns a string, PGlite a number; read it through String().
+  seq: ColumnType<string | number, never, never>;
+  tenant_id: string;
+  name_encrypted: string;
+  email_encrypted: string;
+  message_encrypted: string;
+  submitter_kind: 'user' | 'api_key';
+  submitter_id: string;
+  correlation_id: string | null;
+  created_at: Generated<Date>;
 }
 
 export type DocumentStatus = 'stored' | 'extracted' | 'extract_failed';

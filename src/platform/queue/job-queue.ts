@@ -14,6 +14,7 @@ export interface JobQueueOptions {
 /** Writes jobs into the `jobs` table; web and worker processes both enqueue through this. */
 export function createJobQueue(options: JobQueueOptions = {}): JobQueue {
   const policies = new Map((options.definitions ?? []).map((definition) => [definition.type, definition]));
+  const wake = coalescedWakeUp();
   return {
     async enqueue(executor: JobExecutor, type: string, payload: unknown, enqueue: EnqueueOptions = {}): Promise<EnqueuedJob> {
       if (!/^[a-z][a-z0-9_.:-]{0,99}$/i.test(type)) throw new TypeError(`job type "${type}" is not a valid name`);
@@ -21,7 +22,11 @@ export function createJobQueue(options: JobQueueOptions = {}): JobQueue {
       const maxAttempts = policy?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
       const priority = enqueue.priority ?? policy?.priority ?? 0;
       const runAt = enqueue.runAt ?? null;
-      // One statement: the insert, or nothing when the idempotency key is taken, and the wake-up.
+      // Inside the caller's transaction the wake-up goes with it: NOTIFY is delivered at commit,
+      // never before the job is visible. On its own, the insert commits by itself and the
+      // wake-up follows out of band: a transaction that sends NOTIFY holds a database-wide lock
+      // through its commit flush, which would line every enqueue up behind every other.
+      const inTransaction = executor.isTransaction;
       const inserted = await sql<{ id: string }>`
         with inserted as (
           insert into jobs (type, payload, priority, max_attempts, run_at, idempotency_key, correlation_id)
@@ -30,13 +35,44 @@ export function createJobQueue(options: JobQueueOptions = {}): JobQueue {
           on conflict (type, idempotency_key) where idempotency_key is not null do nothing
           returning id
         )
-        select id, pg_notify(${JOBS_CHANNEL}, ${type}) from inserted`.execute(executor);
+        select id${inTransaction ? sql`, pg_notify(${JOBS_CHANNEL}, ${type})` : sql``} from inserted`.execute(executor);
       const created = inserted.rows[0];
-      if (created) return { id: created.id, created: true };
+      if (created) {
+        if (!inTransaction) wake(executor, type);
+        return { id: created.id, created: true };
+      }
       const existing = await sql<{ id: string }>`select id from jobs where type = ${type} and idempotency_key = ${enqueue.idempotencyKey ?? null}`.execute(executor);
       const first = existing.rows[0];
       if (!first) throw new Error(`job ${type} with idempotency key was neither inserted nor found`);
       return { id: first.id, created: false };
     },
+  };
+}
+
+/**
+ * Sends NOTIFY for committed jobs, one at a time: while one is in flight, further types are
+ * collected and go in the next. A burst of enqueues costs a few notifications, not one each.
+ * A lost notification only delays a job until the workers' next poll.
+ */
+function coalescedWakeUp(): (executor: JobExecutor, type: string) => void {
+  let waiting: Set<string> | undefined;
+  let sending = false;
+  const send = (executor: JobExecutor, types: Set<string>): void => {
+    sending = true;
+    // One type wakes the workers that run it; several wake every worker (empty payload).
+    const payload = types.size === 1 ? [...types][0]! : '';
+    sql`select pg_notify(${JOBS_CHANNEL}, ${payload})`
+      .execute(executor)
+      .catch(() => undefined)
+      .finally(() => {
+        sending = false;
+        const next = waiting;
+        waiting = undefined;
+        if (next) send(executor, next);
+      });
+  };
+  return (executor, type) => {
+    if (sending) (waiting ??= new Set()).add(type);
+    else send(executor, new Set([type]));
   };
 }

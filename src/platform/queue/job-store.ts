@@ -32,16 +32,14 @@ export function jobStore(db: Kysely<Tables>) {
       return result.rows;
     },
 
-    /** Done. Returns false when the lease was lost meanwhile (another worker took the job back). */
-    async complete(workerId: string, id: string): Promise<boolean> {
-      const result = await db
-        .updateTable('jobs')
-        .set({ state: 'completed', finished_at: sql<Date>`now()`, locked_by: null, locked_until: null, last_error: null })
-        .where('id', '=', id)
-        .where('state', '=', 'active')
-        .where('locked_by', '=', workerId)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+    /** Done, for a batch of jobs. Returns the ids still held; a missing one lost its lease meanwhile (another worker took it back). */
+    async complete(workerId: string, ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const result = await sql<{ id: string }>`
+        update jobs set state = 'completed', finished_at = now(), locked_by = null, locked_until = null, last_error = null
+        where id = any(${sql.val([...ids])}::uuid[]) and state = 'active' and locked_by = ${workerId}
+        returning id`.execute(db);
+      return new Set(result.rows.map((row) => row.id));
     },
 
     /** A failed attempt: back to the queue after `retryInMs`, or to the dead-letter queue when attempts are used up. */

@@ -55,6 +55,21 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   let claiming = false;
   let claimAgain = false;
   let idle: (() => void) | undefined;
+  // Whether more jobs may be waiting: the last claim filled every free slot, or a wake-up
+  // came since. A finishing job claims the next only then, so a quiet queue is not asked
+  // after every job.
+  let backlog = true;
+  let fillScheduled = false;
+  // Jobs finishing in the same turn of the event loop are claimed for together.
+  const requestFill = (): void => {
+    if (fillScheduled || stopping) return;
+    fillScheduled = true;
+    setImmediate(() => {
+      fillScheduled = false;
+      void fill();
+    });
+  };
+  const complete = batched((ids: readonly string[]) => store.complete(workerId, ids));
 
   const fill = async (): Promise<void> => {
     if (stopping) return;
@@ -71,7 +86,8 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         const jobs = await store.claim(workerId, types, free, options.leaseMs);
         for (const job of jobs) run(job);
         // A full batch means more may be waiting.
-        if (jobs.length === free) claimAgain = true;
+        backlog = jobs.length === free;
+        if (backlog) claimAgain = true;
       } while (claimAgain && !stopping);
     } catch (err) {
       logger.warn({ err }, 'could not claim jobs; will retry');
@@ -112,7 +128,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       }
       clearTimeout(timer);
       const seconds = (performance.now() - started) / 1000;
-      const kept = await store.complete(workerId, job.id);
+      const kept = await complete(job.id);
       observe?.(job.type, kept ? 'completed' : 'lost', seconds);
       if (kept) jobLogger.info({ duration_ms: Math.round(seconds * 1000), queued_ms: Date.now() - job.created_at.getTime() }, 'job completed');
       else jobLogger.warn('job finished after its lease was lost; another worker may run it again');
@@ -122,7 +138,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       .finally(() => {
         running.delete(job.id);
         if (running.size === 0) idle?.();
-        void fill();
+        if (backlog) requestFill();
       });
   };
 
@@ -148,7 +164,9 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
 
   const unlisten = options.listen
     ? await options.listen(JOBS_CHANNEL, (type) => {
-        if (type === '' || definitions.has(type)) void fill();
+        if (type !== '' && !definitions.has(type)) return;
+        backlog = true;
+        requestFill();
       }).catch((err: unknown) => {
         logger.warn({ err }, 'could not listen for new jobs; polling only');
         return undefined;
@@ -196,6 +214,40 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       return clean;
     },
   };
+}
+
+/**
+ * Gathers single calls made in one turn of the event loop into one call of `many`; while one
+ * is in flight the next batch waits, so a busy worker sends one statement for many jobs.
+ */
+function batched(many: (ids: readonly string[]) => Promise<Set<string>>): (id: string) => Promise<boolean> {
+  let next: Map<string, { resolve(kept: boolean): void; reject(error: unknown): void }> | undefined;
+  let inFlight = false;
+  const flush = (): void => {
+    const batch = next;
+    next = undefined;
+    if (!batch) return;
+    inFlight = true;
+    many([...batch.keys()])
+      .then(
+        (kept) => {
+          for (const [id, waiter] of batch) waiter.resolve(kept.has(id));
+        },
+        (error: unknown) => {
+          for (const waiter of batch.values()) waiter.reject(error);
+        },
+      )
+      .finally(() => {
+        inFlight = false;
+        flush();
+      });
+  };
+  return (id) =>
+    new Promise<boolean>((resolve, reject) => {
+      const first = next === undefined;
+      (next ??= new Map()).set(id, { resolve, reject });
+      if (first && !inFlight) setImmediate(() => !inFlight && flush());
+    });
 }
 
 class JobTimeoutError extends Error {
