@@ -44,6 +44,14 @@ describe('local object storage', () => {
     await expect(storage.get('tenant-a/broken')).rejects.toBeInstanceOf(ObjectNotFound);
   });
 
+  it('leaves no temp file when the source fails before its first byte (the file is created before the stream starts)', async () => {
+    for (let i = 0; i < 20; i++) {
+      const failing = new Readable({ read() { this.destroy(new Error('refused')); } });
+      await expect(storage.put(`tenant-a/early-${i}`, failing)).rejects.toThrow('refused');
+    }
+    expect(await filesUnder(dir)).toEqual([]);
+  });
+
   it('refuses keys that could name a path outside the store', async () => {
     for (const key of ['../escape', 'a/../../b', '/abs', 'a//b', '.hidden', 'a/.', 'a\\b']) {
       await expect(storage.put(key, Readable.from([Buffer.from('x')]))).rejects.toThrow(/invalid object key/);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { access, constants, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -39,17 +39,15 @@ export function createLocalStorage(root: string): ObjectStorage {
           done(null, chunk);
         },
       });
+      // Created before any byte flows: a stream that opened its file lazily could create it
+      // after a failed upload had already removed it, leaving a stray temp file behind.
+      const file = await open(temp, 'wx', 0o600);
       try {
-        await pipeline(body, count, createWriteStream(temp, { mode: 0o600, flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES }));
-        // Durable before it becomes visible: a crash after the rename must not leave an empty file.
-        const handle = await open(temp, 'r');
-        try {
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
+        // flush: fsync before close, so a crash after the rename never leaves an empty object.
+        await pipeline(body, count, file.createWriteStream({ highWaterMark: WRITE_BUFFER_BYTES, flush: true }));
         await rename(temp, target);
       } catch (error) {
+        await file.close().catch(() => undefined);
         await unlink(temp).catch(() => undefined);
         throw error;
       }
