@@ -138,6 +138,14 @@ describe.skipIf(!postgres.available)('rate limits through a Sentinel failover', 
     const ready = await eventually(() => rampart.request('/readiness').then((r) => r.json<{ redis: { ok: boolean; details: string } }>()), (b) => b.redis.ok, 20_000);
     expect(ready.redis).toMatchObject({ ok: true, details: 'ok:sentinel' });
 
+    // Readiness only pings; on a loaded machine the limiter's first scripts on the promoted
+    // primary may still fail open for a moment. Wait until a bystander's request is counted
+    // again (fail-open answers carry no RateLimit headers).
+    await eventually(
+      () => rampart.request('/test/items/1', { localAddress: '127.0.0.15' }),
+      (response) => response.headers['ratelimit-remaining'] !== undefined,
+      20_000,
+    );
     // A fresh principal on the promoted primary: exactly its budget, then 429s, with no restart.
     const after = await signIn(rampart, '127.0.0.14');
     const afterRun = await timed(25, () => rampart.request('/v1/me', { headers: bearer(after) }));
