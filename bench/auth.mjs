@@ -7,7 +7,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { ROOT, installCleanup, median, sleep, startRampartServer, stopAll } from './lib.mjs';
-import { busyMachineNote, fmt, interleave, mdTable, measure, medianOf, positiveNumber, ratioOf, table } from './measure.mjs';
+import { busyMachineNote, fmt, interleave, mdTable, measure, medianOf, positiveNumber, ratioOf, table, percentile } from './measure.mjs';
 
 const DURATION_S = positiveNumber('BENCH_DURATION_S', 5);
 const ROUNDS = positiveNumber('BENCH_ROUNDS', 3);
@@ -49,10 +49,6 @@ async function probe(url, untilMs, intervalMs = 10) {
   return { latencies, failures };
 }
 
-function percentile(values, p) {
-  const v = [...values].sort((a, b) => a - b);
-  return v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] : null;
-}
 
 async function main() {
   installCleanup();

@@ -102,6 +102,12 @@ export async function interleave(peers, rounds, log = (s) => process.stdout.writ
 }
 
 /** x/y per round (runs minutes apart at most, steadier than a ratio of medians) and their median. */
+/** The p-th percentile (0–100) of unsorted values, nearest rank; null when there are none. */
+export function percentile(values, p) {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] : null;
+}
+
 export function ratioOf(rounds, x, y) {
   const perRound = rounds.map((r) => (r[x] && r[y] ? r[x].rps / r[y].rps : null));
   return { perRound, median: median(perRound) };

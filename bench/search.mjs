@@ -8,7 +8,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { ROOT, installCleanup, median, startRampartServer, stopAll } from './lib.mjs';
-import { busyMachineNote, fmt, mdTable, measure, positiveNumber, table } from './measure.mjs';
+import { busyMachineNote, fmt, mdTable, measure, positiveNumber, table, percentile } from './measure.mjs';
 
 const DOCUMENTS = positiveNumber('BENCH_SEARCH_DOCUMENTS', 10_000);
 const WORDS_PER_DOCUMENT = positiveNumber('BENCH_SEARCH_WORDS', 300);
@@ -100,10 +100,6 @@ async function sequentialLatencies(base, token, queries) {
   return { latencies, failures, meanTotal: hits / queries.length };
 }
 
-const percentile = (values, p) => {
-  const v = [...values].sort((a, b) => a - b);
-  return v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] : null;
-};
 
 async function main() {
   installCleanup();
