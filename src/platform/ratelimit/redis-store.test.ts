@@ -36,7 +36,10 @@ describe('redis store', () => {
     expect((await client.keys(`${prefix}*`)).sort()).toEqual([key, `${key}:n`]);
     expect(await client.type(key)).toBe('zset');
     expect(await client.zcard(key), 'two batches, one entry each').toBe(2);
-    expect(await client.get(`${key}:n`)).toBe('2');
+    // The counter: the count, then the oldest entry's time, which is the log's first score.
+    const [oldestMember, oldestScore] = await client.zrange(key, 0, 0, 'WITHSCORES');
+    expect(oldestMember).toMatch(/^1:/);
+    expect(await client.get(`${key}:n`)).toBe(`2:${oldestScore}`);
     for (const k of [key, `${key}:n`]) {
       const ttl = await client.pttl(k);
       expect(ttl).toBeGreaterThan(59_000);
@@ -58,7 +61,7 @@ describe('redis store', () => {
     expect(decisions.slice(0, 2_400).map((d) => d.remaining)).toEqual(Array.from({ length: 2_400 }, (_, i) => 2_399 - i));
     const key = `${prefix}rl:global:{ip:192.0.2.1}`;
     expect(await client.zrange(key, 0, -1)).toEqual([expect.stringMatching(/^2400:/)]);
-    expect(await client.get(`${key}:n`)).toBe('2400');
+    expect(await client.get(`${key}:n`)).toMatch(/^2400:\d+$/);
   });
 
   it('counts the log itself when its counter is lost (e.g. evicted)', async (ctx) => {
@@ -85,7 +88,22 @@ describe('redis store', () => {
     // The batch of three has left; the single hit is still in the window.
     const decision = await store.hit('api:user:8', 4, 400);
     expect([decision.allowed, decision.remaining]).toEqual([true, 2]);
-    expect(await client.get(`${prefix}rl:api:{user:8}:n`)).toBe('2');
+    // The new oldest entry (the single hit) is what the counter remembers now.
+    const [, oldestScore] = await client.zrange(`${prefix}rl:api:{user:8}`, 0, 0, 'WITHSCORES');
+    expect(await client.get(`${prefix}rl:api:{user:8}:n`)).toBe(`2:${oldestScore}`);
+  });
+
+  it('reads a counter written by an earlier version (a plain count) and carries on exactly', async (ctx) => {
+    ctx.skip(!redisUrl, 'skipped: no Redis');
+    const client = connect();
+    const prefix = `rampart-test:${randomUUID()}:`;
+    const store = createRedisStore({ client, prefix });
+    for (let i = 0; i < 2; i++) await store.hit('api:user:9', 4, 60_000);
+    await client.set(`${prefix}rl:api:{user:9}:n`, '2', 'KEEPTTL');
+    const after = [];
+    for (let i = 0; i < 3; i++) after.push(await store.hit('api:user:9', 4, 60_000));
+    expect(after.map((d) => [d.allowed, d.remaining])).toEqual([[true, 1], [true, 0], [false, 0]]);
+    expect(await client.get(`${prefix}rl:api:{user:9}:n`)).toMatch(/^4:\d+$/);
   });
 
   describe('on a private server', () => {

@@ -9,6 +9,8 @@ import type { Decision, Hit, RateLimitStore } from './store.js';
 // one entry stands for all the hits a batch admitted, so a busy key costs one member per
 // batch instead of one per request. A counter beside it holds the sum of the weights in the
 // window; pruning subtracts what leaves. A hit stays in the window while now - score < window.
+// The counter also holds the oldest entry's time (`<count>:<µs>`), so a batch reads the log
+// only when something may have expired; a plain `<count>` (older versions) still reads.
 // Refused hits are not recorded, so hammering a full window does not push its reset away.
 //
 // Requests of a batch that count against the same limits arrive as one group of n: the
@@ -31,7 +33,19 @@ local function logOf(li, windowMs)
   if k then return k end
   local zkey, ckey = KEYS[li * 2 - 1], KEYS[li * 2]
   local window = tonumber(windowMs) * 1000
-  local count = tonumber(redis.call('GET', ckey))
+  local raw = redis.call('GET', ckey)
+  local count, oldest
+  if raw then
+    local c, o = string.match(raw, '^(%d+):(%d+)$')
+    if c then count, oldest = tonumber(c), tonumber(o) else count = tonumber(raw) end
+  end
+  -- The counter remembers the oldest entry's time: while it is inside the window nothing
+  -- has expired, and the log is not read at all.
+  if count and oldest and oldest > now - window then
+    k = { zkey = zkey, ckey = ckey, window = window, windowMs = windowMs, stored = count, count = count, pruned = false, scores = { [0] = oldest } }
+    logs[li] = k
+    return k
+  end
   local expired = redis.call('ZRANGEBYSCORE', zkey, '-inf', now - window)
   if #expired > 0 then redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now - window) end
   if count then
@@ -91,14 +105,19 @@ while i <= #ARGV do
     if k.count >= limit then out[#out + 1] = scoreAt(k, k.count - limit) + k.window - now else out[#out + 1] = -1 end
   end
 end
+-- The counter's value: the count, and the oldest entry's time when there is one.
+local function counterOf(k)
+  if k.count == 0 then return '0' end
+  return k.count .. ':' .. string.format('%d', scoreAt(k, 0))
+end
 for _, k in pairs(logs) do
   local added = k.count - k.stored
   if added > 0 then
     redis.call('ZADD', k.zkey, now, added .. ':' .. ARGV[1])
     redis.call('PEXPIRE', k.zkey, k.windowMs)
-    redis.call('SET', k.ckey, k.count, 'PX', k.windowMs)
+    redis.call('SET', k.ckey, counterOf(k), 'PX', k.windowMs)
   elseif k.pruned then
-    redis.call('SET', k.ckey, k.count, 'KEEPTTL')
+    redis.call('SET', k.ckey, counterOf(k), 'KEEPTTL')
   end
 end
 return out
