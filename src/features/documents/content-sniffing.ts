@@ -1,4 +1,3 @@
-import { fileTypeFromBuffer } from 'file-type';
 import { extensionOf } from './file-name.js';
 
 /** Bytes read before deciding a type: what `file-type` needs for every format it knows. */
@@ -36,6 +35,8 @@ export const ACCEPTED_TYPES_DESCRIPTION = 'PDF, PNG, JPEG, GIF, WebP, and UTF-8 
  * without a known signature, text with an extension outside the list).
  */
 export async function sniffContentType(head: Buffer, fileName: string, complete: boolean): Promise<SniffedType | undefined> {
+  // Loaded on the first upload rather than at start-up.
+  const { fileTypeFromBuffer } = await import('file-type');
   const detected = await fileTypeFromBuffer(head);
   if (detected) return BINARY_TYPES.has(detected.mime) ? { contentType: detected.mime, text: false } : undefined;
   const textType = TEXT_TYPES[extensionOf(fileName)];

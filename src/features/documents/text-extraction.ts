@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { convert } from 'html-to-text';
 
 /** Text is indexed up to this many bytes of UTF-8: PostgreSQL refuses a tsvector over 1 MB, and headlines re-read the text. */
 export const MAX_INDEXED_BYTES = 256 * 1024;
@@ -46,7 +45,9 @@ const EXTRACTORS: Readonly<Record<string, Extractor>> = {
 };
 
 /** Visible text of an HTML page: scripts, styles, link targets and images dropped. */
-export function htmlToText(html: string): string {
+export async function htmlToText(html: string): Promise<string> {
+  // Loaded on first use, like unpdf: start-up does not pay for what only the worker needs.
+  const { convert } = await import('html-to-text');
   return convert(html, {
     wordwrap: false,
     selectors: [
