@@ -198,6 +198,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
         cache,
         revocations: redisConnection ? { redis: redisConnection.client, prefix: config.redisKeyPrefix } : undefined,
         fieldKeys,
+        mailer,
       });
       reloadSigningKeys = () => identity.keyring.reload();
       secretStore.onChange((keys) => {

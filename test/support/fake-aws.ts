@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { outageSwitch } from './outage-switch.js';
 
 /**
  * A local stand-in for AWS SSM Parameter Store and Secrets Manager, speaking the AWS JSON 1.1
@@ -35,9 +36,7 @@ export async function startFakeAws(options: { pageSize?: number } = {}): Promise
   const parameters = new Map<string, ParameterRecord>();
   const secrets = new Map<string, SecretVersion[]>();
   const calls: Record<string, number> = {};
-  const sockets = new Set<Socket>();
   let throttled = 0;
-  let down = false;
 
   const fake: FakeAws = {
     url: '',
@@ -60,14 +59,8 @@ export async function startFakeAws(options: { pageSize?: number } = {}): Promise
     throttleNext(n) {
       throttled = n;
     },
-    setDown(value) {
-      down = value;
-      if (down) for (const socket of sockets) socket.destroy();
-    },
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    }),
+    setDown: (value) => outage.setDown(value),
+    close: () => outage.close(),
   };
 
   function stageNewVersion(id: string, text: string): SecretVersion {
@@ -144,7 +137,7 @@ export async function startFakeAws(options: { pageSize?: number } = {}): Promise
     req.on('end', () => {
       const target = String(req.headers['x-amz-target'] ?? '');
       calls[target] = (calls[target] ?? 0) + 1;
-      if (down) {
+      if (outage.isDown()) {
         req.socket.destroy();
         return;
       }
@@ -161,11 +154,7 @@ export async function startFakeAws(options: { pageSize?: number } = {}): Promise
       res.end(JSON.stringify(answer.body));
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    if (down) socket.destroy();
-  });
+  const outage = outageSwitch(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   fake.url = `http://127.0.0.1:${port}`;

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { outageSwitch } from './outage-switch.js';
 
 /**
  * A local stand-in for the subset of the S3 REST API that object storage uses, speaking the
@@ -32,8 +33,6 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
   const objects: FakeS3['objects'] = new Map();
   const uploads = new Map<string, PendingUpload>();
   const requests: FakeS3['requests'] = [];
-  const sockets = new Set<Socket>();
-  let down = false;
 
   const xml = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/xml', 'x-amz-request-id': randomUUID(), ...headers });
@@ -55,7 +54,7 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      if (down) return void req.socket.destroy();
+      if (outage.isDown()) return void req.socket.destroy();
       const url = new URL(req.url ?? '/', 'http://fake');
       const [, bucketName = '', ...rest] = url.pathname.split('/');
       const key = rest.map(decodeURIComponent).join('/');
@@ -124,11 +123,7 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
       }
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    if (down) socket.destroy();
-  });
+  const outage = outageSwitch(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -148,13 +143,7 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
     objects,
     requests,
     openUploads: () => uploads.size,
-    setDown(value) {
-      down = value;
-      if (down) for (const socket of sockets) socket.destroy();
-    },
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    }),
+    setDown: outage.setDown,
+    close: outage.close,
   };
 }

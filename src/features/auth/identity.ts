@@ -71,6 +71,8 @@ export interface SharedIdentityState {
   revocations?: Omit<SharedRevocations, 'logger'>;
   /** The process's field-encryption keys, swapped live on rotation; absent: from `fieldEncryptionKeys`. */
   fieldKeys?: FieldKeyring;
+  /** The process's mailer (other features send through it too); absent: one from SMTP_URL or the outbox. */
+  mailer?: Mailer;
 }
 
 function oidcVerifierFor(config: AccessControlConfig): OidcVerifier | undefined {
@@ -127,7 +129,7 @@ export async function createIdentity(config: IdentityConfig & AccessControlConfi
     apiKeys: apiKeySettings(config.appSecret, config.apiKeyPepper, config.env, config.apiKeyRotationOverlapS),
     emails: createEmailProtection(shared.fieldKeys ?? createFieldKeyring(config.fieldEncryptionKeys ?? deriveFallbackFieldKeys(config.appSecret)), config.appSecret),
     mail: {
-      mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom }),
+      mailer: shared.mailer ?? createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom }),
       publicBaseUrl: config.publicBaseUrl,
     },
     throttle: createBruteForceGuard(
