@@ -206,12 +206,12 @@ export function median(values) {
  * resolves once the public port's /health answers (the metrics port comes up first, while
  * migrations still run), or with the reason it did not.
  */
-export async function startRampartServer({ plugin = 'bench/peers/rampart-route.mjs', env = {}, timeoutMs = 30_000 } = {}) {
+export async function startRampartServer({ plugin = 'bench/peers/rampart-route.mjs', env = {}, timeoutMs = 30_000, execArgv = [] } = {}) {
   if (!fs.existsSync(RAMPART_CLI)) return { ok: false, reason: `${path.relative(ROOT, RAMPART_CLI)} not found (run \`npm run build\`)` };
   const port = await freePort();
   const metricsPort = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawnServer([RAMPART_CLI, 'serve', '--plugin', plugin], {
+  const child = spawnServer([...execArgv, RAMPART_CLI, 'serve', '--plugin', plugin], {
     PORT: String(port),
     METRICS_PORT: String(metricsPort),
     RAMPART_DATA_DIR: makeTempDir('rampart-bench-'),

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/platform/db/database.js';
 import { migrateUp } from '../../src/platform/db/migrations.js';
+import { pgliteTemplateDir } from '../../src/platform/db/pglite-template.js';
 import { createPGliteTarget, databaseTargets, freshDatabasePerTest, testDatabaseOptions } from '../support/databases.js';
 import { freePort } from '../support/private-postgres.js';
 
@@ -114,6 +115,24 @@ describe('database on PGlite', () => {
 
       expect(rows).toEqual([{ pid: 7 }]);
       expect(existsSync(path.join(options.dataDir, 'pglite', 'PG_VERSION'))).toBe(true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it('starts with small shared buffers, the cluster copied from the template file for file', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'rampart-test-'));
+    try {
+      const handle = await openDatabase({ dataDir: root, poolMax: 1, idleTimeoutMs: 1_000, connectTimeoutMs: 1_000 });
+      const { rows } = await sql<{ buffers: string }>`select current_setting('shared_buffers') as buffers`.execute(handle.db);
+      await handle.close();
+
+      expect(rows).toEqual([{ buffers: '16MB' }]);
+      const template = pgliteTemplateDir();
+      const listing = async (dir: string) => (await readdir(dir, { recursive: true })).sort();
+      // The copy is the template's tree (PGlite may add files of its own once it has run).
+      expect(await listing(path.join(root, 'pglite'))).toEqual(expect.arrayContaining(await listing(template)));
+      expect(await readFile(path.join(root, 'pglite', 'PG_VERSION'), 'utf8')).toBe(await readFile(path.join(template, 'PG_VERSION'), 'utf8'));
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -97,6 +97,24 @@ describe.each(databaseTargets())('migrations on $name', (factory) => {
     expect(await tableNames(fresh.handle)).toEqual([]);
   });
 
+  it('an up-to-date database still sees a migration added later, a misnamed file and an applied one that vanished', async () => {
+    const files = { '0001_first.up.sql': 'create table first (id integer);', '0001_first.down.sql': 'drop table first;' };
+    const dir = await fixtures.write(files);
+    expect(await migrateUp(fresh.handle, { dir })).toEqual({ applied: ['0001_first'], reverted: [] });
+
+    await writeFile(path.join(dir, '0002_second.up.sql'), 'create table second (id integer);');
+    await writeFile(path.join(dir, '0002_second.down.sql'), 'drop table second;');
+    expect(await migrateUp(fresh.handle, { dir })).toEqual({ applied: ['0002_second'], reverted: [] });
+    expect(await migrateUp(fresh.handle, { dir })).toEqual({ applied: [], reverted: [] });
+
+    await writeFile(path.join(dir, 'third.up.sql'), 'create table third (id integer);');
+    await expect(migrateUp(fresh.handle, { dir })).rejects.toThrow(/third\.up\.sql must be named NNNN_name/);
+
+    // A folder that lost an applied migration is Kysely's to refuse, not "up to date".
+    await expect(migrateUp(fresh.handle, { dir: await fixtures.write(files) })).rejects.toThrow(/0002_second/);
+    expect(await tableNames(fresh.handle)).toEqual(['first', 'second']);
+  });
+
   it('a migration without a down step is refused before anything runs', async () => {
     const dir = await fixtures.write({ '0001_one_way.up.sql': 'create table one_way (id integer);' });
 

@@ -4,6 +4,21 @@ import { sql, type Migration, type MigrationProvider } from 'kysely';
 
 const MIGRATION_FILE = /^(\d{4}_[a-z0-9_]+)\.(up|down)\.sql$/;
 
+// A misnamed file would otherwise be skipped silently and never run.
+const misnamed = (file: string) => new Error(`migration file ${file} must be named NNNN_name.up.sql or NNNN_name.down.sql`);
+
+/** The migrations' names (`NNNN_name`) in the order they apply, from their `.up.sql` files. */
+export async function migrationNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const file of (await readdir(dir)).sort()) {
+    if (!file.endsWith('.sql')) continue;
+    const match = MIGRATION_FILE.exec(file);
+    if (!match) throw misnamed(file);
+    if (match[2] === 'up') names.push(match[1]!);
+  }
+  return names;
+}
+
 /**
  * Reads `NNNN_name.up.sql` / `NNNN_name.down.sql` pairs from one folder.
  * Each file runs as one parameterless script, so it may hold several statements.
@@ -20,8 +35,7 @@ export class SqlFileMigrationProvider implements MigrationProvider {
     for (const file of (await readdir(this.#dir)).sort()) {
       if (!file.endsWith('.sql')) continue;
       const match = MIGRATION_FILE.exec(file);
-      // A misnamed file would otherwise be skipped silently and never run.
-      if (!match) throw new Error(`migration file ${file} must be named NNNN_name.up.sql or NNNN_name.down.sql`);
+      if (!match) throw misnamed(file);
       const [, name, direction] = match as unknown as [string, string, 'up' | 'down'];
       const pair = scripts.get(name) ?? {};
       pair[direction] = await readFile(path.join(this.#dir, file), 'utf8');
