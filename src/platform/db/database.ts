@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-reason.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { holdDataDirLock } from './data-dir-lock.js';
-import { PGLITE_OPTIONS, seedFromTemplate } from './pglite-template.js';
+import { compileWasmSynchronously, PGLITE_OPTIONS, seedFromTemplate } from './pglite-template.js';
 import type { Tables } from './tables.js';
 
 export interface DatabaseOptions {
@@ -79,6 +79,7 @@ async function openPGlite(dataDir: string, seedTemplate?: string): Promise<Datab
   try {
     await seedFromTemplate(dir, seedTemplate);
     await mkdir(dir, { recursive: true });
+    compileWasmSynchronously();
     const dialect = new PGliteDialect(await PGlite.create(dir, PGLITE_OPTIONS));
     const db = new Kysely<Tables>({ dialect });
     return handle(db, 'pglite', () => dialect.stats(), (channel, onNotify) => dialect.listen(channel, onNotify), () => [], () => lock.release());
