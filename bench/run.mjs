@@ -259,6 +259,9 @@ async function main() {
   console.log(table(['ratio', 'median', 'per round', ''], ratioRows));
   for (const n of notes) console.log(`NOTE: ${n}`);
 
+  // Start-up is timed on a quiet machine: the peers (Rampart's among them, with its timers and
+  // pollers) would otherwise share the cores with the process being timed.
+  await stopAll();
   console.log('\nstartup (rampart serve --with-worker):');
   const startup = process.env.BENCH_STARTUP_RUNS === '0'
     ? { status: 'skipped', reason: 'BENCH_STARTUP_RUNS=0' }

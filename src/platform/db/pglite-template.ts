@@ -83,7 +83,9 @@ async function copyTree(from: string, to: string): Promise<void> {
   const entries = await readdir(from, { recursive: true, withFileTypes: true });
   // Anything else (a symlink, say) is left to fs.cp, which knows how to copy it.
   if (entries.some((entry) => !entry.isFile() && !entry.isDirectory())) return cp(from, to, { recursive: true });
-  const relative = (entry: (typeof entries)[number]) => path.relative(from, path.join(entry.parentPath, entry.name));
+  // Node 20.11 names the folder `path`; `parentPath` arrived in 20.12.
+  const folderOf = (entry: (typeof entries)[number]) => (entry.parentPath as string | undefined) ?? (entry as unknown as { path: string }).path;
+  const relative = (entry: (typeof entries)[number]) => path.relative(from, path.join(folderOf(entry), entry.name));
   // Parents sort before their children.
   for (const dir of entries.filter((entry) => entry.isDirectory()).map(relative).sort()) await mkdir(path.join(to, dir), { recursive: true });
   const files = entries.filter((entry) => entry.isFile()).map(relative);
