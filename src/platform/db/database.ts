@@ -2,13 +2,17 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type * as Pg from 'pg';
 import type { Logger } from 'pino';
 import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-reason.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { holdDataDirLock } from './data-dir-lock.js';
 import { compileWasmSynchronously, PGLITE_OPTIONS, seedFromTemplate } from './pglite-template.js';
 import type { Tables } from './tables.js';
+
+// Loaded when PostgreSQL is used: an embedded start does not pay for it.
+const loadPg = () => createRequire(import.meta.url)('pg') as typeof Pg;
 
 export interface DatabaseOptions {
   /** PostgreSQL URL; unset means embedded PGlite under `dataDir`. */
@@ -127,10 +131,11 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   // pg lets the connection string's password (or its absence) override a `password`
   // option, so the function is set on each client after construction instead. The client
   // remembers which generation it authenticated with.
+  const pg = loadPg();
   class RotatingPasswordClient extends pg.Client {
     passwordGeneration: PasswordGeneration | undefined;
     generationReported = false;
-    constructor(config?: pg.ClientConfig) {
+    constructor(config?: Pg.ClientConfig) {
       super(config);
       if (currentPassword) {
         (this as { password?: unknown }).password = () => {
@@ -157,7 +162,7 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   pool.on('error', (error) => {
     opts.logger?.warn({ reason: describeDatabaseFailure(error, secretsNow()) }, 'idle PostgreSQL connection lost');
   });
-  const connect = async (): Promise<pg.PoolClient> => {
+  const connect = async (): Promise<Pg.PoolClient> => {
     for (let attempt = 0; ; attempt++) {
       const tried = choose();
       try {
@@ -192,13 +197,13 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
 type PasswordGeneration = 'current' | 'previous';
 
 async function listenOnPostgres(
-  connect: () => Promise<pg.PoolClient>,
+  connect: () => Promise<Pg.PoolClient>,
   channel: string,
   onNotify: (payload: string) => void,
   logger: DatabaseOptions['logger'],
 ): Promise<() => Promise<void>> {
   let stopped = false;
-  let client: pg.PoolClient | undefined;
+  let client: Pg.PoolClient | undefined;
   let retry: NodeJS.Timeout | undefined;
   const attach = async (): Promise<void> => {
     const next = await connect();
@@ -216,7 +221,7 @@ async function listenOnPostgres(
       next.release(true);
       scheduleReattach();
     });
-    await next.query(`listen ${pg.escapeIdentifier(channel)}`);
+    await next.query(`listen ${loadPg().escapeIdentifier(channel)}`);
   };
   const scheduleReattach = () => {
     if (stopped) return;
@@ -235,7 +240,7 @@ async function listenOnPostgres(
     const held = client;
     client = undefined;
     if (held) {
-      await held.query(`unlisten ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+      await held.query(`unlisten ${loadPg().escapeIdentifier(channel)}`).catch(() => undefined);
       held.release();
     }
   };

@@ -1,4 +1,8 @@
-import { createTransport } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type * as Nodemailer from 'nodemailer';
+
+// Loaded when an SMTP mailer is made: the embedded default writes to the outbox instead.
+const loadNodemailer = () => createRequire(import.meta.url)('nodemailer') as typeof Nodemailer;
 import { assertSendable, type Mailer } from './mailer.js';
 
 export interface SmtpMailerOptions {
@@ -35,9 +39,9 @@ export class MailDeliveryError extends Error {
  */
 export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
   const secrets = credentialsOf(options.url);
-  let transport: ReturnType<typeof createTransport>;
+  let transport: ReturnType<typeof Nodemailer.createTransport>;
   try {
-    transport = createTransport(
+    transport = loadNodemailer().createTransport(
       {
         url: options.url,
         connectionTimeout: options.connectionTimeoutMs ?? 10_000,

@@ -1,4 +1,9 @@
-import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis';
+
+// Loaded with the first connection: an embedded start, without Redis, does not pay ~85 ms for it.
+const loadIORedis = () => createRequire(import.meta.url)('ioredis') as typeof IORedis;
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 
@@ -49,12 +54,13 @@ export function createRedisConnection(settings: RedisSettings): RedisConnection 
     enableAutoPipelining: true,
   };
 
+  const ioredis = loadIORedis();
   let client: Redis | Cluster;
   let mode: RedisMode;
   if (settings.clusterNodes?.length) {
     mode = 'cluster';
     const { retryStrategy: _perNode, enableAutoPipelining: _pipelining, ...nodeOptions } = failFast;
-    client = new Cluster(settings.clusterNodes.map(parseHostPort), {
+    client = new ioredis.Cluster(settings.clusterNodes.map(parseHostPort), {
       redisOptions: nodeOptions,
       enableOfflineQueue: false,
       enableAutoPipelining: true,
@@ -68,7 +74,7 @@ export function createRedisConnection(settings: RedisSettings): RedisConnection 
     });
   } else if (settings.sentinels?.length) {
     mode = 'sentinel';
-    client = new Redis({
+    client = new ioredis.Redis({
       ...failFast,
       sentinels: settings.sentinels.map(parseHostPort),
       name: settings.masterName ?? 'mymaster',
@@ -78,7 +84,7 @@ export function createRedisConnection(settings: RedisSettings): RedisConnection 
     });
   } else {
     mode = 'standalone';
-    client = new Redis(settings.url!, failFast);
+    client = new ioredis.Redis(settings.url!, failFast);
   }
   client.on('error', () => {});
 

@@ -1,6 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { HOTP, Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
+import { createRequire } from 'node:module';
+import type * as QRCodeModule from 'qrcode';
+
+// Loaded for the first enrolment, not at every start.
+const loadQRCode = () => createRequire(import.meta.url)('qrcode') as typeof QRCodeModule;
 
 // RFC 6238 with the parameters every authenticator app supports: apps silently ignore
 // SHA-256, 8 digits or other periods and then show codes that never match.
@@ -33,7 +37,7 @@ export function otpauthUri(input: { secret: string; account: string; issuer: str
 
 /** The URI as an SVG QR code; SVG so the console can inline it without an image endpoint. */
 export function qrSvg(uri: string): Promise<string> {
-  return QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return loadQRCode().toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
 }
 
 /** The time step (30 s since the Unix epoch) that `now` (milliseconds) falls in. */
