@@ -49,7 +49,6 @@ async function probe(url, untilMs, intervalMs = 10) {
   return { latencies, failures };
 }
 
-
 async function main() {
   installCleanup();
   const startedAt = new Date();

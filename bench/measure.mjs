@@ -101,13 +101,13 @@ export async function interleave(peers, rounds, log = (s) => process.stdout.writ
   return out;
 }
 
-/** x/y per round (runs minutes apart at most, steadier than a ratio of medians) and their median. */
 /** The p-th percentile (0–100) of unsorted values, nearest rank; null when there are none. */
 export function percentile(values, p) {
   const v = [...values].sort((a, b) => a - b);
   return v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] : null;
 }
 
+/** x/y per round (runs minutes apart at most, steadier than a ratio of medians) and their median. */
 export function ratioOf(rounds, x, y) {
   const perRound = rounds.map((r) => (r[x] && r[y] ? r[x].rps / r[y].rps : null));
   return { perRound, median: median(perRound) };

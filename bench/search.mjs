@@ -100,7 +100,6 @@ async function sequentialLatencies(base, token, queries) {
   return { latencies, failures, meanTotal: hits / queries.length };
 }
 
-
 async function main() {
   installCleanup();
   const startedAt = new Date();

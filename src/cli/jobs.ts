@@ -1,4 +1,5 @@
 import type { JobState } from '../platform/db/tables.js';
+import { isUuid } from '../platform/db/uuid.js';
 import { jobAdmin } from '../platform/queue/job-admin.js';
 import { CliExit, EXIT, openCommandDatabase, resolveConfig } from './bootstrap.js';
 
@@ -18,7 +19,6 @@ export interface JobsPurgeOptions {
 }
 
 const STATES: readonly JobState[] = ['queued', 'active', 'completed', 'dead'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `rampart jobs list`: counts by type and state, then the jobs of one state. */
 export async function jobsListCommand(options: JobsListOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
@@ -45,7 +45,7 @@ export async function jobsListCommand(options: JobsListOptions, out: NodeJS.Writ
 export async function jobsRetryCommand(ids: string[], options: JobsRetryOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   if (ids.length === 0 && !options.all) throw usage('give job ids, or --all');
   if (ids.length > 0 && options.all) throw usage('give job ids or --all, not both');
-  const malformed = ids.filter((id) => !UUID.test(id));
+  const malformed = ids.filter((id) => !isUuid(id));
   if (malformed.length > 0) throw usage(`not a job id: ${malformed.join(', ')}`);
   await withAdmin(async (admin) => {
     const moved = await admin.retry(options.all ? { all: true, type: options.type } : { ids });

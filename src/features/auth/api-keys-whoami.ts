@@ -3,9 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { callerOf, hasScope, insufficientScope } from './api-key-auth.js';
 import { Scope } from './api-keys-schemas.js';
-
-// OpenAPI: either credential will do.
-const bearerOrApiKey: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
+import { bearerOrApiKey } from './schemas.js';
 
 /**
  * Registered in the scope that accepts a Bearer token or an API key. Lets a client check

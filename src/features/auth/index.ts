@@ -30,7 +30,7 @@ import { signupRoute } from './signup.js';
 export { createIdentity, type Identity } from './identity.js';
 export { callerOf, requireScope, type ApiKeyPrincipal, type Caller } from './api-key-auth.js';
 export { requirePermission, type AccessControl } from './require-permission.js';
-export { Email } from './schemas.js';
+export { bearerOrApiKey, Email } from './schemas.js';
 export { BASE_PERMISSIONS, type Permission } from './permissions.js';
 
 /** The auth routes as one route plugin: public ones, and a scope where every route needs an access token. */

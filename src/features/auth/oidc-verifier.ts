@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify, errors as joseErrors, type FlattenedJWSInput, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import type { Role } from '../../platform/db/tables.js';
+import { isUuid } from '../../platform/db/uuid.js';
 import { InvalidAccessToken, type Principal } from './access-tokens.js';
 import { ROLES } from './permissions.js';
 
@@ -32,7 +33,6 @@ const JWKS_TIMEOUT_MS = 3_000;
 const JWKS_COOLDOWN_MS = 30_000;
 // Providers differ: Keycloak and Auth0 send `JWT` or nothing, RFC 9068 profiles send `at+jwt`.
 const ACCEPTED_TYP = new Set(['jwt', 'at+jwt', 'application/at+jwt']);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ROLE_RANK: Record<Role, number> = { admin: 3, member: 2, viewer: 1 };
 
 /**
@@ -105,7 +105,7 @@ export function createOidcVerifier(settings: OidcSettings): OidcVerifier {
       }
       const tenant = claimAt(payload, settings.tenantClaim);
       // Without a tenant the token could only be guessed into one; refusing is the safe default.
-      if (typeof tenant !== 'string' || !UUID.test(tenant)) throw new InvalidAccessToken('no tenant claim');
+      if (!isUuid(tenant)) throw new InvalidAccessToken('no tenant claim');
       const subject = payload.sub!;
       const email = typeof payload.email === 'string' ? payload.email : undefined;
       return {

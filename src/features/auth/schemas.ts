@@ -19,3 +19,6 @@ export const TokenPairSchema = Type.Object({
 
 /** OpenAPI: the route needs `Authorization: Bearer <access token>`. */
 export const bearerAuth = [{ bearerAuth: [] }];
+
+/** OpenAPI: either credential will do, an access token or an API key with the route's scope. */
+export const bearerOrApiKey: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKeyAuth: [] }];

@@ -1,3 +1,4 @@
+import { isUuid } from '../../platform/db/uuid.js';
 import type { FieldKeyring } from '../../platform/crypto/field-keyring.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
 import type { JobContext, JobDefinition } from '../../platform/queue/job-types.js';
@@ -20,12 +21,10 @@ export interface ContactJobSettings {
   inbox: string | undefined;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function messageIdOf(payload: unknown): string {
   const messageId = (payload as Partial<ContactNotifyPayload> | null)?.messageId;
   // Retrying cannot mend a payload; failing loudly sends it to the dead-letter queue for a person to see.
-  if (typeof messageId !== 'string' || !UUID.test(messageId)) throw new TypeError(`${CONTACT_NOTIFY}: payload has no messageId uuid`);
+  if (!isUuid(messageId)) throw new TypeError(`${CONTACT_NOTIFY}: payload has no messageId uuid`);
   return messageId;
 }
 

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type, { type Static } from 'typebox';
-import { callerOf, requirePermission } from '../auth/index.js';
+import { bearerOrApiKey, callerOf, requirePermission } from '../auth/index.js';
 import type { ContactFeature } from './contact-feature.js';
 import { openContactContent } from './content-sealing.js';
-import { bearerOrApiKey, ContactPageSchema, type ContactMessageSchema } from './schemas.js';
+import { ContactPageSchema, type ContactMessageSchema } from './schemas.js';
 import { listTenantContactMessages, type ContactMessageRow } from './store.js';
 
 export const MAX_PAGE = 100;

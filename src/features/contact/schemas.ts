@@ -39,6 +39,3 @@ export const ContactPageSchema = Type.Object({
   messages: Type.Array(ContactMessageSchema),
   next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `cursor` for the next (older) page; null on the last page.' }),
 });
-
-// OpenAPI: either credential will do.
-export const bearerOrApiKey: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKeyAuth: [] }];

@@ -3,12 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { HttpProblem, type FieldError } from '../../platform/http/problem.js';
-import { callerOf, requirePermission, type Caller } from '../auth/index.js';
+import { bearerOrApiKey, callerOf, requirePermission, type Caller } from '../auth/index.js';
 import type { ContactFeature } from './contact-feature.js';
 import { honeypotFilled } from './honeypot.js';
 import { CONTACT_NOTIFY, type ContactNotifyPayload } from './jobs.js';
 import { sealContactContent } from './content-sealing.js';
-import { bearerOrApiKey, ContactReceiptSchema, ContactSubmissionSchema } from './schemas.js';
+import { ContactReceiptSchema, ContactSubmissionSchema } from './schemas.js';
 import { insertContactMessage, type Submitter } from './store.js';
 
 export type ContactSubmission = Static<typeof ContactSubmissionSchema>;

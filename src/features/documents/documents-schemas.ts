@@ -7,8 +7,7 @@ export const DEFAULT_PAGE_SIZE = 20;
 // Offset pagination: deeper pages cost more; 1,000 pages of 100 is far past what a person reads.
 export const MAX_PAGE = 1_000;
 
-// Either credential: an access token, or an API key with the route's scope.
-export const bearerOrApiKey: Array<Record<string, string[]>> = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
+export { bearerOrApiKey } from '../auth/index.js';
 
 export const DocumentSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),

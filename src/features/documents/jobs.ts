@@ -1,3 +1,4 @@
+import { isUuid } from '../../platform/db/uuid.js';
 import type { JobContext, JobDefinition } from '../../platform/queue/job-types.js';
 import type { ObjectStorage } from '../../platform/storage/object-storage.js';
 import { findForExtraction, recordExtractedText, recordExtractionFailure, type Db } from './documents-store.js';
@@ -21,7 +22,6 @@ export interface DocumentJobsDeps {
 }
 
 const EXTRACT_MAX_ATTEMPTS = 4;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The documents feature's jobs, for the worker to register. */
 export function documentJobs(deps: DocumentJobsDeps): JobDefinition[] {
@@ -40,7 +40,7 @@ export function extractTextJob(deps: DocumentJobsDeps): JobDefinition<ExtractTex
     timeoutMs: 120_000,
     backoffMs: 2_000,
     async run(payload: ExtractTextPayload, context: JobContext) {
-      if (typeof payload?.documentId !== 'string' || !UUID.test(payload.documentId)) {
+      if (!isUuid(payload?.documentId)) {
         context.logger.warn('extraction job without a document id; dropped');
         return;
       }

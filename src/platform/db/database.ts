@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { createRequire } from 'node:module';
 import type * as Pg from 'pg';
@@ -8,7 +7,7 @@ import type { Logger } from 'pino';
 import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-reason.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { holdDataDirLock } from './data-dir-lock.js';
-import { compileWasmSynchronously, PGLITE_OPTIONS, seedFromTemplate } from './pglite-template.js';
+import { createPGlite, seedFromTemplate } from './pglite-template.js';
 import type { Tables } from './tables.js';
 
 // Loaded when PostgreSQL is used: an embedded start does not pay for it.
@@ -83,8 +82,7 @@ async function openPGlite(dataDir: string, seedTemplate?: string): Promise<Datab
   try {
     await seedFromTemplate(dir, seedTemplate);
     await mkdir(dir, { recursive: true });
-    compileWasmSynchronously();
-    const dialect = new PGliteDialect(await PGlite.create(dir, PGLITE_OPTIONS));
+    const dialect = new PGliteDialect(await createPGlite(dir));
     const db = new Kysely<Tables>({ dialect });
     return handle(db, 'pglite', () => dialect.stats(), (channel, onNotify) => dialect.listen(channel, onNotify), () => [], () => lock.release());
   } catch (error) {
@@ -202,6 +200,7 @@ async function listenOnPostgres(
   onNotify: (payload: string) => void,
   logger: DatabaseOptions['logger'],
 ): Promise<() => Promise<void>> {
+  const quotedChannel = loadPg().escapeIdentifier(channel);
   let stopped = false;
   let client: Pg.PoolClient | undefined;
   let retry: NodeJS.Timeout | undefined;
@@ -221,7 +220,7 @@ async function listenOnPostgres(
       next.release(true);
       scheduleReattach();
     });
-    await next.query(`listen ${loadPg().escapeIdentifier(channel)}`);
+    await next.query(`listen ${quotedChannel}`);
   };
   const scheduleReattach = () => {
     if (stopped) return;
@@ -240,7 +239,7 @@ async function listenOnPostgres(
     const held = client;
     client = undefined;
     if (held) {
-      await held.query(`unlisten ${loadPg().escapeIdentifier(channel)}`).catch(() => undefined);
+      await held.query(`unlisten ${quotedChannel}`).catch(() => undefined);
       held.release();
     }
   };

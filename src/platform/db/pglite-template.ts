@@ -24,17 +24,23 @@ export function pgliteTemplateDir(): string {
  * zero-fills and indexes all of that inside WASM: ~0.45 s of every start. One embedded
  * session of development data needs a fraction of it.
  */
-export const PGLITE_OPTIONS = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'max_connections=10'] };
+const PGLITE_OPTIONS = { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'max_connections=10'] };
 
 /**
- * Before the first PGlite.create. V8 compiles PGlite's 9 MB of WASM asynchronously by default,
+ * V8 compiles PGlite's 9 MB of WASM asynchronously by default,
  * and then holds the main thread for ~0.25 s after start-up while it finishes that work
  * (seen as the first file read after opening taking that long). Compiled synchronously the
  * start is as fast and nothing stalls afterwards. The flag is only read when a module is
  * compiled, so setting it at run time is safe; nothing else here compiles WASM on a hot path.
  */
-export function compileWasmSynchronously(): void {
+function compileWasmSynchronously(): void {
   setFlagsFromString('--no-wasm-async-compilation');
+}
+
+/** Opens (creating when empty) the PGlite cluster in `dir`, the way every embedded database here runs. */
+export function createPGlite(dir: string): Promise<PGlite> {
+  compileWasmSynchronously();
+  return PGlite.create(dir, PGLITE_OPTIONS);
 }
 
 let building: Promise<string> | undefined;
@@ -47,8 +53,7 @@ export function ensurePGliteTemplate(): Promise<string> {
     await mkdir(path.dirname(dir), { recursive: true });
     const scratch = await mkdtemp(`${dir}-building-`);
     try {
-      compileWasmSynchronously();
-      const pglite = await PGlite.create(scratch, PGLITE_OPTIONS);
+      const pglite = await createPGlite(scratch);
       await pglite.close();
       await publishTemplate(scratch, dir);
     } finally {
