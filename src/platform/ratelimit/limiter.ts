@@ -43,19 +43,25 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const { store, timeoutMs, onDecision } = options;
 
   // Checks started in the same millisecond share one deadline timer: a timer per request
-  // costs more than the rest of the check on a busy instance.
-  let deadline: { at: number; expire: Array<() => void> } | undefined;
-  const atDeadline = (expire: () => void) => {
+  // costs more than the rest of the check on a busy instance. A settled check empties its
+  // slot at once: the timer would otherwise keep every request's state alive for the whole
+  // timeout, long enough to survive young-generation GCs and be copied into the old one.
+  let deadline: { at: number; expire: Array<(() => void) | undefined> } | undefined;
+  const atDeadline = (expire: () => void): (() => void) => {
     const now = Date.now();
     if (deadline?.at !== now) {
-      const shared = { at: now, expire: [] as Array<() => void> };
+      const shared = { at: now, expire: [] as Array<(() => void) | undefined> };
       // +1: a deadline shared since the start of this millisecond never fires early.
       setTimeout(() => {
-        for (const fn of shared.expire) fn();
+        for (const fn of shared.expire) fn?.();
       }, timeoutMs + 1).unref();
       deadline = shared;
     }
-    deadline.expire.push(expire);
+    const { expire: slots } = deadline;
+    const slot = slots.push(expire) - 1;
+    return () => {
+      slots[slot] = undefined;
+    };
   };
 
   // Runs on every request: plain loops and one promise, no Promise.race.
@@ -70,9 +76,12 @@ export function createLimiter(options: LimiterOptions): Limiter {
     }
     return new Promise<Verdict[]>((resolve) => {
       let settled = false;
+      // The deadline fires long after settle is defined; settle runs asynchronously at the earliest.
+      const cancelDeadline = atDeadline(() => settle(undefined));
       const settle = (decisions: Decision[] | undefined) => {
         if (settled) return;
         settled = true;
+        cancelDeadline();
         // A hit that times out may still land in the store later; it then counts against the
         // client, which errs on the safe side.
         const verdicts: Verdict[] = [];
@@ -87,7 +96,6 @@ export function createLimiter(options: LimiterOptions): Limiter {
         }
         resolve(verdicts);
       };
-      atDeadline(() => settle(undefined));
       store.hitAll(hits).then(settle, () => settle(undefined));
     });
   };

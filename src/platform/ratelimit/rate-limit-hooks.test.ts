@@ -56,6 +56,11 @@ async function appWith(options: AppOptions = {}): Promise<FastifyInstance> {
       if (typeof user === 'string') callers.set(request, `user:${user}`);
     });
     scope.get('/v1/things', async () => ({ ok: true }));
+    // A route's own preValidation (here: a permission check that refuses) runs after the limiter.
+    scope.get('/v1/forbidden', { preValidation: async (_request, reply) => sendProblem(reply, 403, 'forbidden', 'Forbidden', 'No.') }, async () => ({ ok: true }));
+    await scope.register(async (nested) => {
+      nested.get('/nested', async () => ({ ok: true }));
+    }, { prefix: '/v1/prefixed' });
     scope.post('/v1/auth/login', {
       config: { rateLimit: { tier: 'auth', account: (request) => (request.body as { email?: string } | undefined)?.email } },
       schema: { body: { type: 'object', required: ['email', 'password'], properties: { email: { type: 'string' }, password: { type: 'string' } } } },
@@ -100,6 +105,16 @@ describe('rate-limit hooks', () => {
     expect((await as('b')).statusCode, 'another user has a budget of its own').toBe(200);
     expect([(await as()).statusCode, (await as()).statusCode, (await as()).statusCode]).toEqual([200, 200, 429]);
     expect((await app.inject('/page')).statusCode, '/v1 traffic does not spend the general tier').toBe(200);
+  });
+
+  it('limits /v1 routes registered under a prefix, and counts a request its route then refuses', async () => {
+    const app = await appWith({ limits: { api: 2, general: 1 } });
+    expect([(await app.inject('/v1/prefixed/nested')).statusCode, (await app.inject('/v1/prefixed/nested')).statusCode, (await app.inject('/v1/prefixed/nested')).statusCode]).toEqual([200, 200, 429]);
+    const other = { remoteAddress: '198.51.100.9' };
+    const forbidden = [];
+    for (let i = 0; i < 3; i++) forbidden.push((await app.inject({ url: '/v1/forbidden', ...other })).statusCode);
+    expect(forbidden, 'the limiter answers before the permission check').toEqual([403, 403, 429]);
+    expect((await app.inject({ url: '/v1/forbidden', ...other })).headers['ratelimit-remaining']).toBe('0');
   });
 
   it('reports the most restrictive tier in the headers', async () => {

@@ -43,8 +43,9 @@ const isApiPath = (url: string) => url.startsWith('/v1/') || url === '/v1' || ur
  * Tiers, in the order a request meets them: `global` (every non-exempt request, per IP) and
  * `general` (outside `/v1/`, per IP) on onRequest; on preValidation, after authentication
  * has set the principal and the body is parsed, `auth` (per IP and per account) for routes
- * that ask for it, else `api` on `/v1/*` (per principal). Client identity is `request.ip`,
- * which Fastify derives through the trusted proxies only.
+ * that ask for it, else `api` on `/v1/*` routes (per principal); a request no route matches
+ * (a 404) meets only the per-IP tiers. Client identity is `request.ip`, which Fastify
+ * derives through the trusted proxies only.
  */
 export const rateLimitHooks = fp(
   async (app: FastifyInstance, options: RateLimitHooksOptions) => {
@@ -107,19 +108,30 @@ export const rateLimitHooks = fp(
       if (refused) return refused;
     });
 
-    app.addHook('preValidation', async (request, reply) => {
-      if (exempt(request) || reply.sent) return;
+    // The per-route tiers run on preValidation, after authentication has set the principal
+    // and the body is parsed. They are attached to the routes that have one (auth routes and
+    // /v1/*) as each is registered, so every other route carries no hook for them at all.
+    const authTier = (route: RouteRateLimit) => async (request: FastifyRequest, reply: FastifyReply) => {
+      if (reply.sent) return;
       const ip = `ip:${request.ip}`;
-      const route = request.routeOptions.config.rateLimit;
-      if (route?.tier === 'auth') {
-        // One budget per request class: auth routes count here, not against the api tier.
-        // Runs before body validation: whatever the route hands back may not be a string.
-        const account: unknown = route.account?.(request);
-        const checks = [{ tier: 'auth', identity: ip }];
-        if (typeof account === 'string' && account.trim() !== '') checks.push({ tier: 'auth', identity: `account:${hashAccount(account)}` });
-        return enforce(request, reply, checks);
-      }
-      if (isApiPath(request.url)) return enforce(request, reply, [{ tier: 'api', identity: principalKey(request) ?? ip }]);
+      // One budget per request class: auth routes count here, not against the api tier.
+      // Runs before body validation: whatever the route hands back may not be a string.
+      const account: unknown = route.account?.(request);
+      const checks = [{ tier: 'auth', identity: ip }];
+      if (typeof account === 'string' && account.trim() !== '') checks.push({ tier: 'auth', identity: `account:${hashAccount(account)}` });
+      return enforce(request, reply, checks);
+    };
+    const apiTier = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (exempt(request) || reply.sent) return;
+      return enforce(request, reply, [{ tier: 'api', identity: principalKey(request) ?? `ip:${request.ip}` }]);
+    };
+    app.addHook('onRoute', (route) => {
+      const limit = route.config?.rateLimit;
+      const hook = limit?.tier === 'auth' ? authTier(limit) : isApiPath(route.url) ? apiTier : undefined;
+      if (!hook) return;
+      // First among the route's own preValidation hooks: a refused permission still counts.
+      const own = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
+      route.preValidation = [hook, ...own];
     });
   },
   { name: 'rampart-rate-limits' },
