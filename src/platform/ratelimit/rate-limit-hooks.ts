@@ -97,15 +97,23 @@ export const rateLimitHooks = fp(
     // The per-IP tiers every request meets, resolved once: this hook runs on every request.
     const hasGlobal = limiter.tier('global') !== undefined;
     const hasGeneral = limiter.tier('general') !== undefined;
-    app.addHook('onRequest', async (request, reply) => {
-      if (exempt(request)) return;
+    // Callback style: an async hook would add a promise and a resumption to every request.
+    // Calling done() after a refusal is safe: Fastify stops at a sent reply.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (exempt(request)) return done();
       const ip = `ip:${request.ip}`;
       const checks: Array<{ tier: string; identity: string }> = [];
       if (hasGlobal) checks.push({ tier: 'global', identity: ip });
       if (hasGeneral && !isApiPath(request.url)) checks.push({ tier: 'general', identity: ip });
-      if (checks.length === 0) return;
-      const refused = apply(request, reply, await limiter.checkAll(checks));
-      if (refused) return refused;
+      if (checks.length === 0) return done();
+      limiter.checkAll(checks).then((verdicts) => {
+        try {
+          apply(request, reply, verdicts);
+        } catch (error) {
+          return done(error as Error);
+        }
+        done();
+      }, done);
     });
 
     // The per-route tiers run on preValidation, after authentication has set the principal
