@@ -43,47 +43,45 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const { store, timeoutMs, onDecision } = options;
 
   // Checks started in the same millisecond share one deadline timer: a timer per request
-  // costs more than the rest of the check on a busy instance. A settled check empties its
-  // slot at once: the timer would otherwise keep every request's state alive for the whole
-  // timeout, long enough to survive young-generation GCs and be copied into the old one.
-  let deadline: { at: number; expire: Array<(() => void) | undefined> } | undefined;
-  const atDeadline = (expire: () => void): (() => void) => {
+  // costs more than the rest of the check on a busy instance. A check leaves its set as it
+  // settles: held until the deadline, every request's state would live long enough to
+  // survive young-generation GCs and be copied into the old generation (measured: most of
+  // the limiter's cost under load).
+  type Settle = (result: unknown) => void;
+  let deadline: { at: number; waiting: Set<Settle> } | undefined;
+  const waitingUntilDeadline = (): Set<Settle> => {
     const now = Date.now();
     if (deadline?.at !== now) {
-      const shared = { at: now, expire: [] as Array<(() => void) | undefined> };
+      const waiting = new Set<Settle>();
       // +1: a deadline shared since the start of this millisecond never fires early.
       setTimeout(() => {
-        for (const fn of shared.expire) fn?.();
+        for (const settle of waiting) settle(undefined);
       }, timeoutMs + 1).unref();
-      deadline = shared;
+      deadline = { at: now, waiting };
     }
-    const { expire: slots } = deadline;
-    const slot = slots.push(expire) - 1;
-    return () => {
-      slots[slot] = undefined;
-    };
+    return deadline.waiting;
   };
 
-  // Runs on every request: plain loops and one promise, no Promise.race.
+  // Runs on every request: index loops, one promise and one closure, no Promise.race.
   const checkAll: Limiter['checkAll'] = (checks) => {
     const tiers: Tier[] = [];
     const hits: Hit[] = [];
-    for (const { tier: name, identity } of checks) {
-      const tier = options.tiers[name];
-      if (!tier) throw new Error(`unknown rate-limit tier ${name}`);
+    for (let i = 0; i < checks.length; i++) {
+      const check = checks[i]!;
+      const tier = options.tiers[check.tier];
+      if (!tier) throw new Error(`unknown rate-limit tier ${check.tier}`);
       tiers.push(tier);
-      hits.push({ key: `${tier.name}:${identity}`, limit: tier.limit, windowMs: tier.windowMs });
+      hits.push({ key: `${tier.name}:${check.identity}`, limit: tier.limit, windowMs: tier.windowMs });
     }
     return new Promise<Verdict[]>((resolve) => {
-      let settled = false;
-      // The deadline fires long after settle is defined; settle runs asynchronously at the earliest.
-      const cancelDeadline = atDeadline(() => settle(undefined));
-      const settle = (decisions: Decision[] | undefined) => {
-        if (settled) return;
-        settled = true;
-        cancelDeadline();
+      const waiting = waitingUntilDeadline();
+      // Called with the store's decisions, its error, or nothing at the deadline; only the
+      // first call counts (the check is then no longer waiting).
+      const settle: Settle = (result) => {
+        if (!waiting.delete(settle)) return;
         // A hit that times out may still land in the store later; it then counts against the
         // client, which errs on the safe side.
+        const decisions = Array.isArray(result) ? (result as Decision[]) : undefined;
         const verdicts: Verdict[] = [];
         for (let i = 0; i < tiers.length; i++) {
           const tier = tiers[i]!;
@@ -96,7 +94,8 @@ export function createLimiter(options: LimiterOptions): Limiter {
         }
         resolve(verdicts);
       };
-      store.hitAll(hits).then(settle, () => settle(undefined));
+      waiting.add(settle);
+      store.hitAll(hits).then(settle, settle);
     });
   };
 
