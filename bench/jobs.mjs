@@ -110,7 +110,7 @@ async function openRampart(notes) {
     await dropDatabase();
     return { ok: false, reason: `rampart migrate up failed: ${(migrated.stderr || migrated.stdout).trim().split('\n').slice(-3).join(' ')}` };
   }
-  const queueModule = path.resolve(path.dirname(RAMPART_CLI), '..', 'platform', 'queue', 'job-queue.js');
+  const queueModule = path.join(ROOT, 'dist', 'src', 'platform', 'queue', 'job-queue.js');
   const { createJobQueue, JOBS_CHANNEL, DEFAULT_MAX_ATTEMPTS } = await import(pathToFileURL(queueModule).href);
   const pool = new pg.Pool({ connectionString: url.href, max: 10 });
   // `drop database … with (force)` ends connections the pool may still hold idle.

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Overridable so the harness can be exercised against a stand-in CLI.
-export const RAMPART_CLI = path.resolve(ROOT, process.env.BENCH_RAMPART_CLI ?? path.join('dist', 'src', 'cli', 'main.js'));
+export const RAMPART_CLI = path.resolve(ROOT, process.env.BENCH_RAMPART_CLI ?? path.join('dist', 'rampart.mjs'));
 
 export { sleep };
 

@@ -85,7 +85,7 @@ export async function runStartupBench({ log = console.log } = {}) {
   }
   const result = {
     status: cold.length > 0 ? 'ok' : 'failed',
-    command: 'node dist/src/cli/main.js serve --with-worker',
+    command: 'node dist/rampart.mjs serve --with-worker',
     targetMs: STARTUP_TARGET_MS,
     runs: { firstStartMs: cold, secondStartMs: warm },
     median: { firstStartMs: median(cold), secondStartMs: median(warm) },

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
-export const cliPath = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+// The bundled entry `npm start` and the `rampart` bin run (scripts/bundle.mjs).
+export const cliPath = join(repoRoot, 'dist', 'rampart.mjs');
 export const fixturePlugin = join(repoRoot, 'test', 'fixtures', 'test-routes.mjs');
 
 export interface LogLine {

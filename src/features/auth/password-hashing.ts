@@ -30,7 +30,11 @@ export async function createPasswordHasher(params: Argon2Params): Promise<Passwo
   const hashPassword = (password: string) => gate(() => hash(password, options));
   const verifyArgon2 = (storedHash: string, password: string) => gate(() => verify(storedHash, password)).catch(() => false);
   // A real hash at the current cost: verifying against it costs what a real login costs.
-  const dummy = await hashPassword('rampart: no such account');
+  // Computed on the thread pool while start-up goes on (it took 70-200 ms of the embedded
+  // start); the first unknown-account login waits for it if it comes that early.
+  const dummy = hashPassword('rampart: no such account');
+  // Settled here so a failure is never unhandled; verifyNothing still sees it reject.
+  dummy.catch(() => undefined);
 
   return {
     hash: hashPassword,
@@ -44,7 +48,7 @@ export async function createPasswordHasher(params: Argon2Params): Promise<Passwo
       return { ok, rehash: ok && weaker };
     },
     async verifyNothing(password) {
-      await verifyArgon2(dummy, password);
+      await verifyArgon2(await dummy, password);
       return false;
     },
   };

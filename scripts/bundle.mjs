@@ -1,0 +1,57 @@
+// Bundles the compiled CLI (dist/src/cli/main.js) and most of its dependencies into one
+// file, dist/rampart.mjs: the entry `npm start`, the `rampart` bin, the tests and the bench
+// run. An embedded start opened ~1,500 module files (typebox alone ~370, the AWS SDK, jose,
+// yaml…); resolving, reading and linking them was a fifth of the time to ready.
+// See docs/decisions.md, "One bundled entry".
+import { chmodSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// Stay ordinary imports, resolved from node_modules at run time:
+// - packages whose objects cross into plugins and job handlers (Fastify and its plugin
+//   helper, Kysely): a plugin importing its own copy must meet the same classes;
+// - packages that read their own files or load native code (PGlite's WASM and data, the
+//   argon2 addon, the docs UI's static files, pino's worker transports).
+const EXTERNAL_PACKAGES = new Set([
+  'fastify',
+  'fastify-plugin',
+  'kysely',
+  '@electric-sql/pglite',
+  '@node-rs/argon2',
+  '@fastify/swagger',
+  '@fastify/swagger-ui',
+  '@fastify/static',
+  'pino',
+  'thread-stream',
+]);
+
+const packageOf = (specifier) => (specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]);
+
+const outfile = path.join(root, 'dist', 'rampart.mjs');
+await build({
+  entryPoints: [path.join(root, 'dist', 'src', 'cli', 'main.js')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // `node --enable-source-maps dist/rampart.mjs` maps stack traces back to the sources.
+  sourcemap: 'linked',
+  // CommonJS packages inside an ES module bundle still call require() for what stays external.
+  banner: { js: "import { createRequire as createRequireForBundle } from 'node:module';\nconst require = createRequireForBundle(import.meta.url);" },
+  plugins: [
+    {
+      name: 'rampart-externals',
+      setup(builder) {
+        builder.onResolve({ filter: /^[^./]/ }, ({ path: specifier }) =>
+          specifier.startsWith('node:') || EXTERNAL_PACKAGES.has(packageOf(specifier)) ? { external: true } : undefined,
+        );
+      },
+    },
+  ],
+  logLevel: 'warning',
+});
+chmodSync(outfile, 0o755);
