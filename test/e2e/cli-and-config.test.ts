@@ -26,13 +26,17 @@ describe('rampart CLI', () => {
     for (const command of ['serve', 'worker', 'migrate', 'config']) expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 
+  // npm itself takes seconds of CPU to start; with the whole suite sharing two cores it once
+  // needed more than the default 30 s. Its update check and audit are off: this test is about
+  // the bin wiring, not npm's network.
   it('is reachable as `npx rampart` inside the repository', async () => {
+    const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile('npx', ['--no-install', 'rampart', '--help'], { cwd: repoRoot }, (error, stdout) => resolve({ code: error ? (error.code as number) : 0, stdout }));
+      execFile('npx', ['--no-install', 'rampart', '--help'], { cwd: repoRoot, env }, (error, stdout) => resolve({ code: error ? (error.code as number) : 0, stdout }));
     });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/Usage: rampart/);
-  });
+  }, 90_000);
 
   it.each([
     ['PORT', 'eighty', /PORT: expected an integer, got "eighty"/],
