@@ -37,6 +37,14 @@ describe('limiter', () => {
     expect(seen.filter((ref) => ref.deref() !== undefined)).toHaveLength(0);
   });
 
+  it('applies the fail mode when the store throws instead of rejecting', async () => {
+    const memory = createMemoryStore();
+    const store = { ...memory, hitAll: (): Promise<never> => { throw new Error('store exploded'); } };
+    const limiter = createLimiter({ store, tiers, timeoutMs: 60_000 });
+    const verdicts = await limiter.checkAll([{ tier: 'api', identity: 'ip:1' }, { tier: 'auth', identity: 'ip:1' }]);
+    expect(verdicts.map((v) => v.outcome)).toEqual(['failed_open', 'failed_closed']);
+  });
+
   it('builds the four tiers from the configuration, auth failing closed by default', () => {
     const built = rateLimitTiers({ rateLimitGeneralPerMin: 60, rateLimitApiPerMin: 100, rateLimitAuthPerMin: 10, rateLimitGlobalPer5Min: 2000, rateLimitFailOpenTiers: ['general', 'api', 'global'] });
     expect(built).toEqual({

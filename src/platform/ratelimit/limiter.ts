@@ -95,7 +95,12 @@ export function createLimiter(options: LimiterOptions): Limiter {
         resolve(verdicts);
       };
       waiting.add(settle);
-      store.hitAll(hits).then(settle, settle);
+      // A store that throws instead of rejecting still yields a verdict (its fail mode).
+      try {
+        store.hitAll(hits).then(settle, settle);
+      } catch (error) {
+        settle(error);
+      }
     });
   };
 
