@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { createRequire } from 'node:module';
+import { lazyRequire } from '../lazy-require.js';
 import type * as Pg from 'pg';
 import type { Logger } from 'pino';
 import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-reason.js';
@@ -11,7 +11,7 @@ import { createPGlite, seedFromTemplate } from './pglite-template.js';
 import type { Tables } from './tables.js';
 
 // Loaded when PostgreSQL is used: an embedded start does not pay for it.
-const loadPg = () => createRequire(import.meta.url)('pg') as typeof Pg;
+const loadPg = lazyRequire<typeof Pg>('pg');
 
 export interface DatabaseOptions {
   /** PostgreSQL URL; unset means embedded PGlite under `dataDir`. */

@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
+import { lazyRequire } from '../lazy-require.js';
 import type * as Nodemailer from 'nodemailer';
 
 // Loaded when an SMTP mailer is made: the embedded default writes to the outbox instead.
-const loadNodemailer = () => createRequire(import.meta.url)('nodemailer') as typeof Nodemailer;
+const loadNodemailer = lazyRequire<typeof Nodemailer>('nodemailer');
 import { assertSendable, type Mailer } from './mailer.js';
 
 export interface SmtpMailerOptions {

@@ -1,9 +1,9 @@
-import { createRequire } from 'node:module';
+import { lazyRequire } from '../lazy-require.js';
 import type * as IORedis from 'ioredis';
 import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis';
 
 // Loaded with the first connection: an embedded start, without Redis, does not pay ~85 ms for it.
-const loadIORedis = () => createRequire(import.meta.url)('ioredis') as typeof IORedis;
+const loadIORedis = lazyRequire<typeof IORedis>('ioredis');
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
 

@@ -1,10 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { HOTP, Secret, TOTP } from 'otpauth';
-import { createRequire } from 'node:module';
+import { lazyRequire } from '../../../platform/lazy-require.js';
 import type * as QRCodeModule from 'qrcode';
 
 // Loaded for the first enrolment, not at every start.
-const loadQRCode = () => createRequire(import.meta.url)('qrcode') as typeof QRCodeModule;
+const loadQRCode = lazyRequire<typeof QRCodeModule>('qrcode');
 
 // RFC 6238 with the parameters every authenticator app supports: apps silently ignore
 // SHA-256, 8 digits or other periods and then show codes that never match.
