@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { LazyChildLogger } from '../log/lazy-child.js';
+import { withLazyChildren } from '../log/lazy-child.js';
 import type { Logger } from '../log/logger.js';
 import type { RequestLineWriter } from '../log/request-line.js';
 import type { HttpMetrics } from '../metrics/registry.js';
@@ -38,10 +38,10 @@ export interface HttpServerOptions {
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; typing it as such keeps one instance type across plugins.
-    loggerInstance: options.logger as FastifyBaseLogger,
+    // Each request's child logger is built on first use only (most requests never log through it).
+    loggerInstance: withLazyChildren(options.logger) as FastifyBaseLogger,
     // One line per request, with the fields dashboards need, plus the HTTP metrics.
     logController: new RequestObserver({ metrics: options.metrics, writeRequestLine: options.writeRequestLine }),
-    childLoggerFactory: (logger, bindings, childOptions) => new LazyChildLogger(logger as Logger, bindings, childOptions) as unknown as FastifyBaseLogger,
     genReqId: correlationIdFor,
     trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     bodyLimit: options.bodyLimitBytes,

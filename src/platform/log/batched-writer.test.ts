@@ -19,11 +19,21 @@ describe('batched log writer', () => {
     writer.write('first\n');
     expect(readFileSync(file, 'utf8')).toBe('');
     const filler = `${'x'.repeat(100)}\n`;
-    for (let i = 0; i < 90; i++) writer.write(filler);
+    for (let i = 0; i < 400; i++) writer.write(filler);
     const written = readFileSync(file, 'utf8');
     expect(written.startsWith('first\nxxx')).toBe(true);
+    expect(written.length).toBeLessThan(`first\n${filler.repeat(400)}`.length);
     writer.end();
-    expect(readFileSync(file, 'utf8')).toBe(`first\n${filler.repeat(90)}`);
+    expect(readFileSync(file, 'utf8')).toBe(`first\n${filler.repeat(400)}`);
+  });
+
+  it('keeps order around a line larger than the batch and across multi-byte characters', () => {
+    fd = openSync(file, 'w');
+    const writer = createBatchedWriter(fd);
+    const lines = ['before\n', `${'é✓'.repeat(30_000)}\n`, ...Array.from({ length: 3_000 }, (_, i) => `line ${i} ✓\n`), 'after\n'];
+    for (const line of lines) writer.write(line);
+    writer.end();
+    expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
   });
 
   it('flushes on its own within the flush interval', async () => {

@@ -5,19 +5,22 @@ import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
  * request line is written separately), so the pino child is built on first use only.
  */
 export class LazyChildLogger {
-  #parent: Logger;
+  #parent: Logger | LazyChildLogger;
   #bindings: Bindings;
   #options: ChildLoggerOptions;
   #child: Logger | undefined;
 
-  constructor(parent: Logger, bindings: Bindings, options: ChildLoggerOptions) {
+  constructor(parent: Logger | LazyChildLogger, bindings: Bindings, options: ChildLoggerOptions) {
     this.#parent = parent;
     this.#bindings = bindings;
     this.#options = options;
   }
 
   get #logger(): Logger {
-    this.#child ??= this.#parent.child(this.#bindings, this.#options);
+    if (this.#child === undefined) {
+      const parent = this.#parent instanceof LazyChildLogger ? this.#parent.#logger : this.#parent;
+      this.#child = parent.child(this.#bindings, this.#options);
+    }
     return this.#child;
   }
 
@@ -41,11 +44,24 @@ export class LazyChildLogger {
   trace(...args: Parameters<Logger['trace']>) { this.#logger.trace(...args); }
   silent(...args: Parameters<Logger['silent']>) { this.#logger.silent(...args); }
 
-  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
-    return this.#logger.child(bindings, options);
+  /** Lazy as well: Fastify derives its root logger once and every request's logger from that. */
+  child(bindings: Bindings, options?: ChildLoggerOptions): LazyChildLogger {
+    return new LazyChildLogger(this, bindings, options ?? {});
   }
 
   isLevelEnabled(level: string): boolean {
     return this.#parent.isLevelEnabled(level);
   }
+}
+
+/**
+ * `logger` with a `child()` that builds a LazyChildLogger, for use as Fastify's root logger.
+ * A custom `childLoggerFactory` would do the same, but Fastify then re-checks the returned
+ * logger's seven methods on every request; its default factory calls `child()` unchecked.
+ * The children offer the log methods, `level`, `child` and `isLevelEnabled`, not all of pino.
+ */
+export function withLazyChildren(logger: Logger): Logger {
+  const root = Object.create(logger) as Logger;
+  root.child = ((bindings: Bindings, options?: ChildLoggerOptions) => new LazyChildLogger(logger, bindings, options ?? {})) as unknown as Logger['child'];
+  return root;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRedactor } from './redact.js';
 import { createRequestLineWriter, type RequestLine } from './request-line.js';
 
@@ -12,6 +12,8 @@ function write(overrides: Partial<RequestLine>, secrets: string[] = []) {
 }
 
 describe('request line', () => {
+  afterEach(() => vi.useRealTimers());
+
   it('is one JSON line with the documented fields', () => {
     const [text] = write({});
     expect(text!.endsWith('\n')).toBe(true);
@@ -30,6 +32,18 @@ describe('request line', () => {
   it('scrubs secret values from the path', () => {
     const [text] = write({ path: '/reset/tok-supersecret-123' }, ['tok-supersecret-123']);
     expect(JSON.parse(text!).path).toBe('/reset/[redacted]');
+  });
+
+  it('stamps the same time text as Date#toISOString, to the millisecond, across seconds', () => {
+    const out: string[] = [];
+    const writer = createRequestLineWriter({ write: (s: string) => out.push(s) }, createRedactor([], []), () => true);
+    const instants = ['2026-12-02T01:02:03.004Z', '2026-12-02T01:02:03.050Z', '2026-12-02T01:02:03.999Z', '2026-12-02T01:02:04.000Z', '2026-12-31T23:59:59.123Z', '2027-01-01T00:00:00.700Z'];
+    vi.useFakeTimers({ toFake: ['Date'] });
+    for (const instant of instants) {
+      vi.setSystemTime(new Date(instant));
+      writer(line);
+    }
+    expect(out.map((text) => JSON.parse(text).time)).toEqual(instants);
   });
 
   it('writes nothing when info is disabled', () => {

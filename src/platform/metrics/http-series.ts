@@ -7,6 +7,8 @@ interface ScrapedValue {
 }
 
 interface Series {
+  method: string;
+  status: number;
   labels: { method: string; route: string; status: string };
   count: number;
   sum: number;
@@ -21,7 +23,9 @@ interface Series {
  * registry and the text format, these are plain metric objects it scrapes.
  */
 export class HttpRequestSeries {
-  readonly #series = new Map<string, Series>();
+  readonly #byRoute = new Map<string, Series[]>();
+  /** Every series, in creation order, for scrapes. */
+  readonly #series: Series[] = [];
   readonly #bounds: readonly number[];
 
   constructor(registry: Registry, bounds: readonly number[]) {
@@ -32,16 +36,30 @@ export class HttpRequestSeries {
 
   #register(registry: Registry, name: string, help: string, type: string, values: () => ScrapedValue[]): void {
     // The shape prom-client's Registry reads from any metric: get() at scrape time.
-    const metric = { name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }), reset: () => this.#series.clear() };
+    const metric = { name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }), reset: () => this.#reset() };
     registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let series = this.#series.get(key);
-    if (!series) {
-      series = { labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: new Float64Array(this.#bounds.length) };
-      this.#series.set(key, series);
+    // Routes are interned strings with cached hashes; a route sees a handful of
+    // (method, status) pairs, so a scan beats building and hashing a composite key.
+    let forRoute = this.#byRoute.get(route);
+    if (forRoute === undefined) {
+      forRoute = [];
+      this.#byRoute.set(route, forRoute);
+    }
+    let series: Series | undefined;
+    for (let i = 0; i < forRoute.length; i++) {
+      const candidate = forRoute[i]!;
+      if (candidate.status === status && candidate.method === method) {
+        series = candidate;
+        break;
+      }
+    }
+    if (series === undefined) {
+      series = { method, status, labels: { method, route, status: String(status) }, count: 0, sum: 0, buckets: new Float64Array(this.#bounds.length) };
+      forRoute.push(series);
+      this.#series.push(series);
     }
     series.count += 1;
     series.sum += seconds;
@@ -54,13 +72,18 @@ export class HttpRequestSeries {
     }
   }
 
+  #reset(): void {
+    this.#byRoute.clear();
+    this.#series.length = 0;
+  }
+
   #counterValues(): ScrapedValue[] {
-    return [...this.#series.values()].map((s) => ({ labels: s.labels, value: s.count }));
+    return this.#series.map((s) => ({ labels: s.labels, value: s.count }));
   }
 
   #histogramValues(): ScrapedValue[] {
     const values: ScrapedValue[] = [];
-    for (const s of this.#series.values()) {
+    for (const s of this.#series) {
       let cumulative = 0;
       this.#bounds.forEach((le, i) => {
         cumulative += s.buckets[i] as number;
