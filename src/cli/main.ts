@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, Argument } from 'commander';
 import { packageVersion } from '../package-info.js';
 import { CliExit, EXIT, resolveConfig } from './bootstrap.js';

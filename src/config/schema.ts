@@ -2,6 +2,8 @@
 // default and meaning. The README table is generated from this list (`rampart config
 // --markdown`) and a test fails when the two drift apart.
 
+import { DEFAULT_DATA_DIR } from './data-dir.js';
+
 type Parsed<K> = K extends 'int'
   ? number
   : K extends 'bool'
@@ -33,7 +35,7 @@ export const configSchema = {
   port: field({ env: 'PORT', kind: 'int', default: 8080, min: 0, max: 65535, description: 'Public HTTP port.' }),
   host: field({ env: 'HOST', kind: 'string', default: '127.0.0.1', description: 'Address the public and metrics ports bind to (`0.0.0.0` in containers).' }),
   metricsPort: field({ env: 'METRICS_PORT', kind: 'int', default: 9464, min: 0, max: 65535, description: 'Internal port serving `/metrics` (Prometheus) and `/health`; never exposed publicly.' }),
-  dataDir: field({ env: 'RAMPART_DATA_DIR', kind: 'string', default: './.rampart', description: 'Directory for embedded data: PGlite database, generated development secrets, documents of the `local` storage driver (`objects/`).' }),
+  dataDir: field({ env: 'RAMPART_DATA_DIR', kind: 'string', default: DEFAULT_DATA_DIR, description: 'Directory for embedded data: PGlite database, generated development secrets, documents of the `local` storage driver (`objects/`).' }),
   logLevel: field({ env: 'LOG_LEVEL', kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino log level.' }),
 
   databaseUrl: field({ env: 'DATABASE_URL', kind: 'url', secret: true, description: 'PostgreSQL URL (`postgres://…`, `sslmode=verify-full` supported). Unset: embedded PGlite under `RAMPART_DATA_DIR`.' }),

@@ -1,5 +1,4 @@
 import { mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { lazyRequire } from '../lazy-require.js';
 import type * as Pg from 'pg';
@@ -8,6 +7,7 @@ import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-rea
 import { PGliteDialect } from './pglite-dialect.js';
 import { holdDataDirLock } from './data-dir-lock.js';
 import { createPGlite, seedFromTemplate } from './pglite-template.js';
+import { pgliteDir } from './template-paths.js';
 import type { Tables } from './tables.js';
 
 // Loaded when PostgreSQL is used: an embedded start does not pay for it.
@@ -66,10 +66,7 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-/** Where the embedded database lives inside the data directory. */
-export function pgliteDir(dataDir: string): string {
-  return path.join(dataDir, 'pglite');
-}
+export { pgliteDir };
 
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   return opts.url ? openPostgres(opts.url, opts) : openPGlite(opts.dataDir, opts.seedTemplate);

@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Migrator, sql, type MigrationResultSet } from 'kysely';
 import type { DatabaseHandle } from './database.js';
 import { describeDatabaseFailure } from './failure-reason.js';
 import { migrationNames, SqlFileMigrationProvider } from './sql-file-migrations.js';
+import { migrationsDir } from './template-paths.js';
+
+export { migrationsDir };
 
 export interface MigrationRun {
   applied: string[];
@@ -61,24 +61,6 @@ export async function migrationStatus(handle: DatabaseHandle, options: Migration
   return migrations.map(({ name, executedAt }) =>
     executedAt ? { name, applied: true, appliedAt: executedAt } : { name, applied: false },
   );
-}
-
-let cachedMigrationsDir: string | undefined;
-
-/**
- * The repository's `migrations/` folder: next to the nearest `package.json` above this file,
- * which finds it both from `src/platform/db/` and from the compiled `dist/src/platform/db/`.
- */
-export function migrationsDir(): string {
-  if (cachedMigrationsDir) return cachedMigrationsDir;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the migrations folder: no package.json above the database module');
-    dir = parent;
-  }
-  cachedMigrationsDir = path.join(dir, 'migrations');
-  return cachedMigrationsDir;
 }
 
 function migrator(handle: DatabaseHandle, { dir = migrationsDir() }: MigrationOptions): Migrator {

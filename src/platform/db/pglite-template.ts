@@ -1,23 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
-import { packageRoot } from '../../package-info.js';
+import { claimEarlySeed } from './early-seed.js';
+import { copyToScratch } from './template-copy.js';
+import { PGLITE_VERSION, pgliteTemplateDir } from './template-paths.js';
 
 // Initialising a PGlite cluster (initdb inside WASM) takes 5–15 s; copying a pristine one
 // takes a fraction of a second. `npm install` builds the template once (prepare), so the
 // first `npm start` and every test data dir start from a copy.
-
-const PGLITE_VERSION: string = (
-  JSON.parse(readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string }
-).version;
-
-/** The version in the name keeps a newer PGlite from opening an older cluster. */
-export function pgliteTemplateDir(): string {
-  return path.join(packageRoot, 'node_modules', '.cache', 'rampart', `pglite-template-${PGLITE_VERSION}`);
-}
 
 /**
  * PGlite runs PostgreSQL's defaults (shared_buffers 128MB, 100 connections), and starting up
@@ -66,42 +58,19 @@ export function ensurePGliteTemplate(): Promise<string> {
 
 /**
  * Seeds a new cluster directory from a template (`preferred` when it exists, else the
- * pristine one); returns false when there is none to copy.
+ * pristine one); returns false when there is none to copy. The launcher may have started the
+ * copy already (early-seed.ts).
  */
 export async function seedFromTemplate(clusterDir: string, preferred?: string): Promise<boolean> {
-  if (existsSync(clusterDir)) return false;
   const template = preferred && existsSync(preferred) ? preferred : pgliteTemplateDir();
-  if (!existsSync(template)) return false;
-  await mkdir(path.dirname(clusterDir), { recursive: true });
-  const scratch = await mkdtemp(`${clusterDir}-seeding-`);
-  await copyTree(template, scratch);
+  const early = await claimEarlySeed(clusterDir, template);
+  if (existsSync(clusterDir) || !existsSync(template)) {
+    if (early !== undefined) await rm(early, { recursive: true, force: true });
+    return false;
+  }
+  const scratch = early ?? (await copyToScratch(template, clusterDir));
   await rename(scratch, clusterDir);
   return true;
-}
-
-// A cluster is ~1,000 small files. fs.cp copies them one at a time with two lstat and a chmod
-// each (~0.8 s, most of a first start); copying many at once on libuv's thread pool takes ~0.13 s.
-const COPIES_IN_FLIGHT = 16;
-
-/** Copies a tree of plain files and folders into the existing, empty `to`. */
-async function copyTree(from: string, to: string): Promise<void> {
-  const entries = await readdir(from, { recursive: true, withFileTypes: true });
-  // Anything else (a symlink, say) is left to fs.cp, which knows how to copy it.
-  if (entries.some((entry) => !entry.isFile() && !entry.isDirectory())) return cp(from, to, { recursive: true });
-  // Node 20.11 names the folder `path`; `parentPath` arrived in 20.12.
-  const folderOf = (entry: (typeof entries)[number]) => (entry.parentPath as string | undefined) ?? (entry as unknown as { path: string }).path;
-  const relative = (entry: (typeof entries)[number]) => path.relative(from, path.join(folderOf(entry), entry.name));
-  // Parents sort before their children.
-  for (const dir of entries.filter((entry) => entry.isDirectory()).map(relative).sort()) await mkdir(path.join(to, dir), { recursive: true });
-  const files = entries.filter((entry) => entry.isFile()).map(relative);
-  let next = 0;
-  const copyNext = async (): Promise<void> => {
-    while (next < files.length) {
-      const file = files[next++]!;
-      await copyFile(path.join(from, file), path.join(to, file));
-    }
-  };
-  await Promise.all(Array.from({ length: COPIES_IN_FLIGHT }, copyNext));
 }
 
 /**
@@ -115,4 +84,4 @@ export async function publishTemplate(built: string, dir: string): Promise<void>
   });
 }
 
-export { PGLITE_VERSION };
+export { PGLITE_VERSION, pgliteTemplateDir };

@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../package-info.js';
+
+// Where embedded clusters and their templates live. Kept free of PGlite and Kysely so the
+// launcher can find them before the rest of Rampart is loaded (see early-seed.ts).
+
+export const PGLITE_VERSION: string = (
+  JSON.parse(readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string }
+).version;
+
+let cachedMigrationsDir: string | undefined;
+
+/**
+ * The repository's `migrations/` folder: next to the nearest `package.json` above this file,
+ * which finds it both from `src/platform/db/` and from the compiled `dist/src/platform/db/`.
+ */
+export function migrationsDir(): string {
+  if (cachedMigrationsDir) return cachedMigrationsDir;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the migrations folder: no package.json above the database module');
+    dir = parent;
+  }
+  cachedMigrationsDir = path.join(dir, 'migrations');
+  return cachedMigrationsDir;
+}
+
+/** Where the embedded database lives inside the data directory. */
+export function pgliteDir(dataDir: string): string {
+  return path.join(dataDir, 'pglite');
+}
+
+/** The pristine cluster; the version in the name keeps a newer PGlite from opening an older one. */
+export function pgliteTemplateDir(): string {
+  return path.join(packageRoot, 'node_modules', '.cache', 'rampart', `pglite-template-${PGLITE_VERSION}`);
+}
+
+/**
+ * Where the migrated template for the shipped migrations lives (it may not exist). Its name
+ * holds the PGlite version and a digest of the migration files, so a changed or added
+ * migration never meets a stale copy.
+ */
+export function migratedTemplateDir(dir = migrationsDir()): string {
+  const digest = createHash('sha256');
+  for (const file of readdirSync(dir).sort()) digest.update(file).update('\0').update(readFileSync(path.join(dir, file))).update('\0');
+  return path.join(path.dirname(pgliteTemplateDir()), `pglite-migrated-${PGLITE_VERSION}-${digest.digest('hex').slice(0, 16)}`);
+}
