@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // The `rampart` entry: starts what can run while the rest of Rampart is still being loaded,
 // then loads the CLI. Keep its imports few and light; everything else waits for main.js.
-import { startEarlySeed } from '../platform/db/early-seed.js';
+import { startCompilingPGlite } from '../platform/db/early-pglite.js';
+import { opensEmbeddedDatabase, startEarlySeed } from '../platform/db/early-seed.js';
 
-startEarlySeed(process.argv.slice(2), process.env);
+const args = process.argv.slice(2);
+if (opensEmbeddedDatabase(args, process.env)) {
+  startCompilingPGlite();
+  startEarlySeed(args, process.env);
+}
 await import('./main.js');

@@ -22,8 +22,13 @@ interface EarlySeed {
 
 let pending: EarlySeed | undefined;
 
-// Commands that open the embedded database on start.
-const SEEDING_COMMANDS = new Set(['serve', 'worker']);
+// Commands that open the database on start.
+const DATABASE_COMMANDS = new Set(['serve', 'worker']);
+
+/** Whether `rampart <args>` will open the embedded database, judged from the environment alone. */
+export function opensEmbeddedDatabase(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+  return DATABASE_COMMANDS.has(args[0] ?? '') && !env.DATABASE_URL;
+}
 
 export interface EarlySeedOptions {
   /** Templates to try, first existing wins (default: the migrated one, then the pristine one). */
@@ -32,7 +37,7 @@ export interface EarlySeedOptions {
 
 /** Starts copying a template for `rampart <args>` when that will open an embedded database that does not exist yet. */
 export function startEarlySeed(args: readonly string[], env: NodeJS.ProcessEnv, options: EarlySeedOptions = {}): void {
-  if (pending || !SEEDING_COMMANDS.has(args[0] ?? '') || env.DATABASE_URL || (env.RAMPART_ENV ?? 'development') !== 'development') return;
+  if (pending || !opensEmbeddedDatabase(args, env) || (env.RAMPART_ENV ?? 'development') !== 'development') return;
   try {
     const clusterDir = path.resolve(pgliteDir(env.RAMPART_DATA_DIR || DEFAULT_DATA_DIR));
     if (existsSync(clusterDir)) return;

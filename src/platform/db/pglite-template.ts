@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
+import { compiledPGlite } from './early-pglite.js';
 import { claimEarlySeed } from './early-seed.js';
 import { copyToScratch } from './template-copy.js';
 import { PGLITE_VERSION, pgliteTemplateDir } from './template-paths.js';
@@ -30,9 +31,10 @@ function compileWasmSynchronously(): void {
 }
 
 /** Opens (creating when empty) the PGlite cluster in `dir`, the way every embedded database here runs. */
-export function createPGlite(dir: string): Promise<PGlite> {
+export async function createPGlite(dir: string): Promise<PGlite> {
+  const compiled = await compiledPGlite();
   compileWasmSynchronously();
-  return PGlite.create(dir, PGLITE_OPTIONS);
+  return PGlite.create(dir, compiled ? { ...PGLITE_OPTIONS, pgliteWasmModule: compiled } : PGLITE_OPTIONS);
 }
 
 let building: Promise<string> | undefined;
