@@ -7,6 +7,7 @@ import { apiDocsRoutes, registerOpenApi, type ApiDocsOptions } from './api-docs.
 import { correlationIdFor } from './correlation-id.js';
 import { corsPolicy } from './cors.js';
 import { httpsRedirect } from './https-redirect.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
 import { frameworkErrorHandler, problemDetails } from './problem.js';
 import { RequestObserver } from './request-observer.js';
@@ -36,6 +37,7 @@ export interface HttpServerOptions {
 
 /** The public Fastify server with every hardening control, in the order a request meets them. */
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const schemas = lazySchemaCompilers();
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; typing it as such keeps one instance type across plugins.
     // Each request's child logger is built on first use only (most requests never log through it).
@@ -53,12 +55,21 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrorHandler,
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
+    schemaController: { compilersFactory: schemas.compilersFactory },
     // Node's defaults allow a minute for headers and check only every 30 s; a slowloris
     // client trickling headers is cut off at headersTimeout, checked at a tenth of it.
     http: {
       headersTimeout: Math.min(options.headersTimeoutMs, options.requestTimeoutMs),
       connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(options.headersTimeoutMs / 10))),
     },
+  });
+
+  // Schemas not yet compiled by a request are compiled right after listening, off the start-up path.
+  app.addHook('onListen', (done) => {
+    void schemas.compileAll().then((failures) => {
+      for (const err of failures) options.logger.error({ err }, 'a route schema does not compile; that route answers 500');
+    });
+    done();
   });
 
   await app.register(problemDetails);
