@@ -36,6 +36,13 @@ describe('public HTTP port', () => {
     for (const res of responses) expectSecurityHeaders(res);
   });
 
+  it('compiles every route schema right after listening, none failing', async () => {
+    const done = await rampart.waitForLog((line) => line.msg === 'route schemas compiled');
+    expect(done.failed).toBe(0);
+    expect(done.compiled).toBeGreaterThan(20);
+    expect(rampart.logs.filter((line) => String(line.msg).includes('does not compile'))).toEqual([]);
+  });
+
   it('does not send HSTS over plain HTTP in development without FORCE_HTTPS', async () => {
     const res = await rampart.request('/health');
     expect(res.headers['strict-transport-security']).toBeUndefined();

@@ -19,8 +19,8 @@ export interface LazySchemaCompilers {
   compilersFactory: { buildValidator: ValidatorFactory; buildSerializer: SerializerFactory };
   /** Route parts (a body, a response…) not compiled yet. */
   pending(): number;
-  /** Compiles whatever has not been compiled yet, one part per turn of the event loop; resolves with what failed. */
-  compileAll(): Promise<Error[]>;
+  /** Compiles whatever has not been compiled yet, one part per turn of the event loop. */
+  compileAll(): Promise<{ compiled: number; failures: Error[] }>;
 }
 
 export function lazySchemaCompilers(): LazySchemaCompilers {
@@ -68,16 +68,19 @@ export function lazySchemaCompilers(): LazySchemaCompilers {
     pending: () => pending.size,
     async compileAll() {
       const failures: Error[] = [];
+      let compiled = 0;
       for (const compile of [...pending]) {
         await new Promise((resolve) => setImmediate(resolve));
+        if (!pending.has(compile)) continue; // a request got there first
         try {
           compile();
+          compiled += 1;
         } catch (error) {
           pending.delete(compile);
           failures.push(error instanceof Error ? error : new Error(String(error)));
         }
       }
-      return failures;
+      return { compiled, failures };
     },
   };
 }
