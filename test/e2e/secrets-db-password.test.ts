@@ -168,6 +168,8 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
     expect(await tryPassword(postgres.port, first, 'rampart_sm')).toBe('28P01');
     expect(await tryPassword(postgres.port, second, 'rampart_sm')).toBe('ok');
     // Every connection the instance holds now was opened after ALTER ROLE: with AWSCURRENT.
+    // Connections retire after a second; a readiness check makes sure one is open to look at.
+    const readiness = await rampart.request('/readiness');
     const client = new pg.Client({ connectionString: postgres.url });
     await client.connect();
     const { rows } = await client.query<{ backend_start: Date }>('select backend_start from pg_stat_activity where usename = $1 and datname = $2', [ROLE, 'rampart_sm']);
@@ -176,7 +178,6 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
     expect(rows.every((r) => r.backend_start > alteredAt)).toBe(true);
 
     // Neither generation's value appears anywhere: logs, readiness, audit.
-    const readiness = await rampart.request('/readiness');
     const audit = await runCli(['secrets', 'audit'], env);
     const json = await runCli(['secrets', 'audit', '--json'], env);
     for (const text of [rampart.stdout() + rampart.stderr(), readiness.body, audit.stdout + audit.stderr, json.stdout + json.stderr]) {

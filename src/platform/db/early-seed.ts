@@ -51,7 +51,7 @@ export function startEarlySeed(args: readonly string[], env: NodeJS.ProcessEnv, 
     pending = { clusterDir, template, copy };
     // Never claimed (a configuration error, another command path): leave no 40 MB folder behind.
     process.once('exit', () => {
-      if (pending && scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+      if (pending?.copy === copy && scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
     });
   } catch {
     // Only a head start: the normal path reports any real problem.
