@@ -35,9 +35,13 @@ export function pgliteDir(dataDir: string): string {
   return path.join(dataDir, 'pglite');
 }
 
+// Bumped when what a template holds changes (2: no template0 database), so an installed cache
+// of the older kind is rebuilt rather than reused.
+const TEMPLATE_LAYOUT = 2;
+
 /** The pristine cluster; the version in the name keeps a newer PGlite from opening an older one. */
 export function pgliteTemplateDir(): string {
-  return path.join(packageRoot, 'node_modules', '.cache', 'rampart', `pglite-template-${PGLITE_VERSION}`);
+  return path.join(packageRoot, 'node_modules', '.cache', 'rampart', `pglite-template-${PGLITE_VERSION}-l${TEMPLATE_LAYOUT}`);
 }
 
 /**
@@ -48,5 +52,5 @@ export function pgliteTemplateDir(): string {
 export function migratedTemplateDir(dir = migrationsDir()): string {
   const digest = createHash('sha256');
   for (const file of readdirSync(dir).sort()) digest.update(file).update('\0').update(readFileSync(path.join(dir, file))).update('\0');
-  return path.join(path.dirname(pgliteTemplateDir()), `pglite-migrated-${PGLITE_VERSION}-${digest.digest('hex').slice(0, 16)}`);
+  return path.join(path.dirname(pgliteTemplateDir()), `pglite-migrated-${PGLITE_VERSION}-l${TEMPLATE_LAYOUT}-${digest.digest('hex').slice(0, 16)}`);
 }
