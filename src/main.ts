@@ -23,7 +23,7 @@ import { createRedisConnection, redisConfigured, type RedisConnection } from './
 import { packageRoot, packageVersion } from './package-info.js';
 import { openDatabase, type DatabaseHandle } from './platform/db/database.js';
 import { migrateUp } from './platform/db/migrations.js';
-import { migratedTemplateDir } from './platform/db/migrated-template.js';
+import { migratedTemplateDir } from './platform/db/template-paths.js';
 import { healthRoutes } from './platform/health/health-routes.js';
 import type { DependencyCheck } from './platform/health/readiness.js';
 import { buildHttpServer } from './platform/http/server.js';

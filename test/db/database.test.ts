@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/platform/db/database.js';
 import { migrateUp } from '../../src/platform/db/migrations.js';
-import { pgliteTemplateDir } from '../../src/platform/db/pglite-template.js';
+import { pgliteTemplateDir } from '../../src/platform/db/template-paths.js';
 import { createPGliteTarget, databaseTargets, freshDatabasePerTest, testDatabaseOptions } from '../support/databases.js';
 import { freePort } from '../support/private-postgres.js';
 

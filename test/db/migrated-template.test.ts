@@ -5,9 +5,9 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/platform/db/database.js';
-import { ensureMigratedTemplate, migratedTemplateDir } from '../../src/platform/db/migrated-template.js';
+import { ensureMigratedTemplate } from '../../src/platform/db/migrated-template.js';
 import { migrateUp, migrationStatus } from '../../src/platform/db/migrations.js';
-import { pgliteTemplateDir } from '../../src/platform/db/pglite-template.js';
+import { migratedTemplateDir, pgliteTemplateDir } from '../../src/platform/db/template-paths.js';
 
 describe('migrated embedded-database template', () => {
   const dirs: string[] = [];

@@ -5,7 +5,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach } from 'vitest';
 import { ensurePGliteTemplate, seedFromTemplate } from '../../src/platform/db/pglite-template.js';
-import { openDatabase, pgliteDir, type DatabaseHandle, type DatabaseOptions } from '../../src/platform/db/database.js';
+import { openDatabase, type DatabaseHandle, type DatabaseOptions } from '../../src/platform/db/database.js';
+import { pgliteDir } from '../../src/platform/db/template-paths.js';
 
 
 export interface DatabaseTarget {

@@ -66,8 +66,6 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export { pgliteDir };
-
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   return opts.url ? openPostgres(opts.url, opts) : openPGlite(opts.dataDir, opts.seedTemplate);
 }

@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { openDatabase, pgliteDir } from './database.js';
+import { openDatabase } from './database.js';
 import { migrateUp } from './migrations.js';
 import { publishTemplate } from './pglite-template.js';
-import { migratedTemplateDir } from './template-paths.js';
-
-export { migratedTemplateDir };
+import { migratedTemplateDir, pgliteDir } from './template-paths.js';
 
 // Applying every migration inside PGlite's WASM takes seconds on a first `npm start`; a
 // cluster with them applied, built once by `npm install`, is copied instead. Without a

@@ -4,8 +4,6 @@ import { describeDatabaseFailure } from './failure-reason.js';
 import { migrationNames, SqlFileMigrationProvider } from './sql-file-migrations.js';
 import { migrationsDir } from './template-paths.js';
 
-export { migrationsDir };
-
 export interface MigrationRun {
   applied: string[];
   reverted: string[];

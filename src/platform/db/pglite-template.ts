@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { compiledPGlite } from './early-pglite.js';
 import { claimEarlySeed } from './early-seed.js';
 import { copyToScratch } from './template-copy.js';
-import { PGLITE_VERSION, pgliteTemplateDir } from './template-paths.js';
+import { pgliteTemplateDir } from './template-paths.js';
 
 // Initialising a PGlite cluster (initdb inside WASM) takes 5–15 s; copying a pristine one
 // takes a fraction of a second. `npm install` builds the template once (prepare), so the
@@ -90,5 +90,3 @@ export async function publishTemplate(built: string, dir: string): Promise<void>
     if (!existsSync(dir)) throw error;
   });
 }
-
-export { PGLITE_VERSION, pgliteTemplateDir };

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../../package-info.js';
 
 // Where embedded clusters and their templates live. Kept free of PGlite and Kysely so the
@@ -12,22 +11,9 @@ export const PGLITE_VERSION: string = (
   JSON.parse(readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string }
 ).version;
 
-let cachedMigrationsDir: string | undefined;
-
-/**
- * The repository's `migrations/` folder: next to the nearest `package.json` above this file,
- * which finds it both from `src/platform/db/` and from the compiled `dist/src/platform/db/`.
- */
+/** The package's `migrations/` folder (found from `src/` and from the compiled `dist/src/` alike). */
 export function migrationsDir(): string {
-  if (cachedMigrationsDir) return cachedMigrationsDir;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the migrations folder: no package.json above the database module');
-    dir = parent;
-  }
-  cachedMigrationsDir = path.join(dir, 'migrations');
-  return cachedMigrationsDir;
+  return path.join(packageRoot, 'migrations');
 }
 
 /** Where the embedded database lives inside the data directory. */

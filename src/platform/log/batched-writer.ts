@@ -27,7 +27,7 @@ export function createBatchedWriter(fd: number): BatchedWriter {
   const batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
   let used = 0;
   // Bytes a failed write left unwritten, oldest first; they go out before anything newer.
-  let backlog: Buffer[] = [];
+  const backlog: Buffer[] = [];
   let backlogBytes = 0;
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
@@ -52,19 +52,18 @@ export function createBatchedWriter(fd: number): BatchedWriter {
   };
 
   const writeInOrder = (bytes: Buffer) => {
-    if (backlog.length > 0) {
-      const older = backlog;
-      backlog = [];
-      backlogBytes = 0;
-      for (let i = 0; i < older.length; i++) {
-        const left = writeAll(older[i]!);
-        if (left) {
-          keep(left);
-          for (const rest of older.slice(i + 1)) keep(rest);
-          keep(bytes);
-          return;
-        }
+    while (backlog.length > 0) {
+      const oldest = backlog[0]!;
+      const left = writeAll(oldest);
+      if (left) {
+        // Already a copy of ours: keep its unwritten end in place, then queue the new bytes.
+        backlog[0] = left;
+        backlogBytes -= oldest.length - left.length;
+        keep(bytes);
+        return;
       }
+      backlog.shift();
+      backlogBytes -= oldest.length;
     }
     const left = writeAll(bytes);
     if (left) keep(left);
