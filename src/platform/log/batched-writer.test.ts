@@ -1,4 +1,5 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,6 +45,35 @@ describe('batched log writer', () => {
     expect(readFileSync(file, 'utf8')).toBe('lonely line ✓\n');
     writer.end();
   });
+
+  it('keeps every line, in order, through a non-blocking pipe that fills up (EAGAIN)', () => {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    const writer = createBatchedWriter(fd);
+    // ~2 MB with nobody reading: far past the pipe's 64 KiB, so writes fail and lines wait.
+    const lines = Array.from({ length: 60_000 }, (_, i) => `line ${i} ${'x'.repeat(30)}\n`);
+    for (const line of lines) writer.write(line);
+    const expected = lines.join('');
+    let received = '';
+    const chunk = Buffer.alloc(65_536);
+    const drain = () => {
+      try {
+        received += chunk.subarray(0, readSync(reader, chunk, 0, chunk.length, null)).toString('utf8');
+      } catch {
+        // EAGAIN: the pipe is empty for now
+      }
+    };
+    for (let i = 0; i < 5_000 && received.length < expected.length; i++) {
+      drain();
+      writer.flushSync();
+    }
+    writer.end();
+    drain();
+    closeSync(reader);
+    expect(received).toBe(expected);
+  }, 60_000);
 
   it('keeps lines buffered instead of throwing when the descriptor fails', () => {
     const writer = createBatchedWriter(9_999);
