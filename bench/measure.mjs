@@ -62,6 +62,9 @@ export async function measure(request, { durationS, warmupS = 1, connections = 5
   const after = cpuSnapshot(pids);
   return {
     foreignCpu: foreignCpuShare(before, after),
+    // CPU the measured processes spent per answered request: unlike req/s, it does not depend
+    // on how much of the machine the load generator and the neighbours left over.
+    cpuUsPerRequest: before.peerMs != null && after.peerMs != null && r.requests.total > 0 ? ((after.peerMs - before.peerMs) * 1000) / r.requests.total : null,
     rps: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -110,6 +113,15 @@ export function percentile(values, p) {
 /** x/y per round (runs minutes apart at most, steadier than a ratio of medians) and their median. */
 export function ratioOf(rounds, x, y) {
   const perRound = rounds.map((r) => (r[x] && r[y] ? r[x].rps / r[y].rps : null));
+  return { perRound, median: median(perRound) };
+}
+
+/**
+ * The same comparison made with server CPU per request: y's cost over x's, so that like the
+ * req/s ratio a figure below 1 means x is the more expensive.
+ */
+export function cpuRatioOf(rounds, x, y) {
+  const perRound = rounds.map((r) => (r[x]?.cpuUsPerRequest && r[y]?.cpuUsPerRequest ? r[y].cpuUsPerRequest / r[x].cpuUsPerRequest : null));
   return { perRound, median: median(perRound) };
 }
 

@@ -16,7 +16,7 @@ import {
   stopAll,
   stopServer,
 } from './lib.mjs';
-import { FOREIGN_CPU_LIMIT, busyMachineNote, fmt, interleave, mdTable, measure, positiveNumber, ratioOf, table } from './measure.mjs';
+import { FOREIGN_CPU_LIMIT, busyMachineNote, cpuRatioOf, fmt, interleave, mdTable, measure, positiveNumber, ratioOf, table } from './measure.mjs';
 import { runStartupBench } from './startup.mjs';
 
 const DURATION_S = positiveNumber('BENCH_DURATION_S', 5);
@@ -203,6 +203,7 @@ async function main() {
             rps: median(ok.map((x) => x.rps)),
             p50: median(ok.map((x) => x.p50)),
             p99: median(ok.map((x) => x.p99)),
+            cpuUsPerRequest: median(ok.map((x) => x.cpuUsPerRequest)),
           }
         : null,
       non2xx: ok.reduce((n, x) => n + x.non2xx, 0),
@@ -229,6 +230,13 @@ async function main() {
     const [x, y] = name.split('/');
     ratios[name] = ratioOf(rounds, x, y);
   }
+  // Informational: the targets are on req/s; CPU per request shows how much of a req/s gap is the
+  // server's own cost and how much the load generator's share of the two cores.
+  const cpuRatios = {};
+  for (const name of RATIOS) {
+    const [x, y] = name.split('/');
+    cpuRatios[name] = cpuRatioOf(rounds, x, y);
+  }
   const targets = TARGETS.map((t) => {
     const value = ratios[t.ratio].median;
     return { ...t, value, pass: value == null ? null : value >= t.min };
@@ -240,12 +248,13 @@ async function main() {
   console.log('\nper round (req/s; ! = non-2xx/errors, ~ = other processes busy):');
   console.log(table(roundHeaders, roundRows));
 
-  const summaryHeaders = ['peer', 'req/s', 'p50 ms', 'p99 ms', 'vs a', 'bytes/resp', 'non-2xx'];
+  const summaryHeaders = ['peer', 'req/s', 'p50 ms', 'p99 ms', 'vs a', 'server CPU µs/req', 'bytes/resp', 'non-2xx'];
   const summaryRows = PEERS.map((p) => {
     const pr = peerResults[p.key];
-    if (pr.status !== 'ok') return [`(${p.key}) ${p.name}`, 'skipped', '', '', '', '', ''];
+    if (pr.status !== 'ok') return [`(${p.key}) ${p.name}`, 'skipped', '', '', '', '', '', ''];
     const vsA = p.key === 'a' ? 1 : ratios[`${p.key}/a`]?.median;
-    return [`(${p.key}) ${p.name}`, fmt.rps(pr.median.rps), fmt.ms(pr.median.p50), fmt.ms(pr.median.p99), fmt.ratio(vsA), pr.responseBytes, pr.non2xx + pr.errors];
+    const cpu = pr.median.cpuUsPerRequest == null ? 'n/a' : pr.median.cpuUsPerRequest.toFixed(1);
+    return [`(${p.key}) ${p.name}`, fmt.rps(pr.median.rps), fmt.ms(pr.median.p50), fmt.ms(pr.median.p99), fmt.ratio(vsA), cpu, pr.responseBytes, pr.non2xx + pr.errors];
   });
   console.log('\nmedian over rounds:');
   console.log(table(summaryHeaders, summaryRows));
@@ -257,6 +266,9 @@ async function main() {
   });
   console.log('\nratios (req/s, per round then median):');
   console.log(table(['ratio', 'median', 'per round', ''], ratioRows));
+  const cpuRatioRows = RATIOS.map((name) => [name, fmt.ratio(cpuRatios[name].median), cpuRatios[name].perRound.map(fmt.ratio).join(' ')]);
+  console.log('\nsame ratios from server CPU per request (informational; 0.80 = the first costs 1.25 × the second):');
+  console.log(table(['ratio', 'median', 'per round'], cpuRatioRows));
   for (const n of notes) console.log(`NOTE: ${n}`);
 
   // Start-up is timed on a quiet machine: the peers (Rampart's among them, with its timers and
@@ -282,6 +294,7 @@ async function main() {
     floorHeaders: { source: floorSource, headers: floorHeaders },
     peers: peerResults,
     ratios,
+    cpuRatios,
     targets,
     startup,
     notes,
@@ -313,6 +326,13 @@ async function main() {
     '## Ratios (req/s; per round, then median)',
     '',
     mdTable(['ratio', 'median', 'per round', 'target'], ratioRows),
+    '',
+    '## The same ratios from server CPU per request (informational)',
+    '',
+    'CPU time the server process used per answered request, as the inverse ratio (0.80 = the first costs 1.25 × the second). ' +
+      'The targets are on req/s; this shows how much of a req/s gap is the server’s own cost rather than its share of the two cores.',
+    '',
+    mdTable(['ratio', 'median', 'per round'], cpuRatioRows),
     '',
     `Byte floor headers: ${floorSource === 'rampart' ? 'captured from Rampart' : '**fallback list (helmet defaults) — Rampart did not start**'}: ` +
       (Object.keys(floorHeaders).map((h) => `\`${h}\``).join(', ') || 'none'),
