@@ -13,7 +13,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // Stay ordinary imports, resolved from node_modules at run time:
 // - packages whose objects cross into plugins and job handlers (Fastify and its plugin
-//   helper, Kysely): a plugin importing its own copy must meet the same classes;
+//   helper): a plugin importing its own copy must meet the same classes. Kysely crosses too,
+//   but its ~260 ES module files took 0.3–0.9 s of every start: it is inlined, and published
+//   to `--plugin` modules as dist/extensions/kysely.mjs (see extension-resolve-hooks.ts);
 // - packages that read their own files or load native code (PGlite's WASM and data, the
 //   argon2 addon, the docs UI's static files, pino's worker transports). The OpenAPI
 //   generator (@fastify/swagger, with yaml) reads none and is inlined: loaded from its ~100
@@ -21,7 +23,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EXTERNAL_PACKAGES = new Set([
   'fastify',
   'fastify-plugin',
-  'kysely',
   '@electric-sql/pglite',
   '@node-rs/argon2',
   '@fastify/swagger-ui',
@@ -38,8 +39,16 @@ const outfile = path.join(outdir, 'rampart.mjs');
 // dynamic import(); split into chunks, it is read and compiled only when first used instead of
 // on every start (~4 MB of the 7.4 MB bundle).
 await rm(path.join(outdir, 'chunks'), { recursive: true, force: true });
+await rm(path.join(outdir, 'extensions'), { recursive: true, force: true });
 await build({
-  entryPoints: { rampart: path.join(root, 'dist', 'src', 'cli', 'launch.js') },
+  entryPoints: {
+    rampart: path.join(root, 'dist', 'src', 'cli', 'launch.js'),
+    // Kysely as the bundle has it (one shared chunk with the entry above), for `--plugin` modules.
+    'extensions/kysely': path.join(root, 'dist', 'src', 'platform', 'db', 'kysely-for-extensions.js'),
+    'extensions/resolve-hooks': path.join(root, 'dist', 'src', 'cli', 'extension-resolve-hooks.js'),
+  },
+  // Code that must know it runs from the bundle (src/cli/extensions.ts) tests this identifier.
+  define: { RAMPART_BUNDLE: 'true' },
   outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',

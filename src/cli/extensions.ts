@@ -1,8 +1,13 @@
+import { register } from 'node:module';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { JobHost } from '../main.js';
+import { packageRoot } from '../package-info.js';
 import type { JobDefinition } from '../platform/queue/job-types.js';
+
+// Replaced with `true` by scripts/bundle.mjs; undeclared (typeof 'undefined') when running from dist/src.
+declare const RAMPART_BUNDLE: boolean | undefined;
 
 /** What a `--plugin` module may bring: routes (its default export) and job types (`export function jobs(host)`). */
 export interface Extension {
@@ -11,7 +16,22 @@ export interface Extension {
 }
 
 export async function loadExtensions(paths: readonly string[] = []): Promise<Extension[]> {
+  if (paths.length > 0) shareKyselyWithExtensions();
   return Promise.all(paths.map(loadExtension));
+}
+
+let kyselyShared = false;
+
+/**
+ * The bundle inlines Kysely; a plugin's `import 'kysely'` is pointed at that same copy, so the
+ * `db` it is given is an instance of the `Kysely` it imports. From dist/src both already load
+ * node_modules/kysely, and no hook is needed.
+ */
+function shareKyselyWithExtensions(): void {
+  if (kyselyShared || typeof RAMPART_BUNDLE === 'undefined') return;
+  kyselyShared = true;
+  const dir = join(packageRoot, 'dist', 'extensions');
+  register(pathToFileURL(join(dir, 'resolve-hooks.mjs')), { data: { kyselyUrl: pathToFileURL(join(dir, 'kysely.mjs')).href } });
 }
 
 async function loadExtension(path: string): Promise<Extension> {

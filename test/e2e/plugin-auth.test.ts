@@ -15,6 +15,12 @@ describe.each(databaseTargets())('a route plugin protected by Rampart on $name',
       expect((await suite.rampart.request('/test/private', { headers: { 'x-api-key': 'rk_test_malformed' } })).status).toBe(401);
     });
 
+    it("gives the plugin a db of the Kysely it imports itself (one copy shared with Rampart's bundle)", async () => {
+      const res = await suite.rampart.request('/test/kysely');
+      expect(res.status).toBe(200);
+      expect(res.json()).toEqual({ dbIsKysely: true, noResultIsShared: true, one: 1 });
+    });
+
     it('hands the verified caller to the plugin route', async () => {
       const email = uniqueEmail('plugin');
       const user = await signUp(suite.rampart, email);
