@@ -77,9 +77,10 @@ async function startPeer(peer, env = {}) {
 }
 
 async function launchPeer(peer, env) {
-  // (c) measures step 1's controls; the limiter's cost has its own suite (bench/ratelimit.mjs),
-  // and at its default 60/min the bench route would only measure 429s.
-  const s = peer.key === 'c' ? await startRampartServer({ env: { RATE_LIMIT_ENABLED: 'false' } }) : await startPeerServer(peer.name, env);
+  // (c) measures step 1's controls, FORCE_HTTPS (the redirect check and HSTS) included; the
+  // limiter's cost has its own suite (bench/ratelimit.mjs), and at its default 60/min the bench
+  // route would only measure 429s.
+  const s = peer.key === 'c' ? await startRampartServer({ env: { RATE_LIMIT_ENABLED: 'false', FORCE_HTTPS: 'true' } }) : await startPeerServer(peer.name, env);
   if (!s.ok) return { ok: false, reason: s.reason };
   const { child, base } = s;
   // Health may come up before the route (e.g. on the metrics port), and a
