@@ -110,20 +110,21 @@ export function percentile(values, p) {
   return v.length ? v[Math.min(v.length - 1, Math.ceil((p / 100) * v.length) - 1)] : null;
 }
 
-/** x/y per round (runs minutes apart at most, steadier than a ratio of medians) and their median. */
-export function ratioOf(rounds, x, y) {
-  const perRound = rounds.map((r) => (r[x] && r[y] ? r[x].rps / r[y].rps : null));
+/**
+ * x/y per round (runs minutes apart at most, steadier than a ratio of medians) and their median.
+ * `figure` is what is compared, higher meaning better: req/s unless told otherwise.
+ */
+export function ratioOf(rounds, x, y, figure = (m) => m.rps) {
+  const perRound = rounds.map((r) => {
+    if (!r[x] || !r[y]) return null;
+    const [a, b] = [figure(r[x]), figure(r[y])];
+    return a == null || b == null ? null : a / b;
+  });
   return { perRound, median: median(perRound) };
 }
 
-/**
- * The same comparison made with server CPU per request: y's cost over x's, so that like the
- * req/s ratio a figure below 1 means x is the more expensive.
- */
-export function cpuRatioOf(rounds, x, y) {
-  const perRound = rounds.map((r) => (r[x]?.cpuUsPerRequest && r[y]?.cpuUsPerRequest ? r[y].cpuUsPerRequest / r[x].cpuUsPerRequest : null));
-  return { perRound, median: median(perRound) };
-}
+/** For `ratioOf`: requests per CPU-µs, so the ratio reads like req/s (below 1: x costs more). */
+export const requestsPerCpu = (m) => (m.cpuUsPerRequest ? 1 / m.cpuUsPerRequest : null);
 
 export function medianOf(rounds, key) {
   const ok = rounds.map((r) => r[key]).filter(Boolean);

@@ -16,7 +16,7 @@ import {
   stopAll,
   stopServer,
 } from './lib.mjs';
-import { FOREIGN_CPU_LIMIT, busyMachineNote, cpuRatioOf, fmt, interleave, mdTable, measure, positiveNumber, ratioOf, table } from './measure.mjs';
+import { FOREIGN_CPU_LIMIT, busyMachineNote, fmt, interleave, mdTable, measure, positiveNumber, ratioOf, requestsPerCpu, table } from './measure.mjs';
 import { runStartupBench } from './startup.mjs';
 
 const DURATION_S = positiveNumber('BENCH_DURATION_S', 5);
@@ -226,17 +226,14 @@ async function main() {
 
   // Ratios within the same round compare runs taken minutes apart at most,
   // so they are steadier than a ratio of medians.
+  // The CPU ones are informational: the targets are on req/s; CPU per request shows how much of
+  // a req/s gap is the server's own cost and how much the load generator's share of the two cores.
   const ratios = {};
-  for (const name of RATIOS) {
-    const [x, y] = name.split('/');
-    ratios[name] = ratioOf(rounds, x, y);
-  }
-  // Informational: the targets are on req/s; CPU per request shows how much of a req/s gap is the
-  // server's own cost and how much the load generator's share of the two cores.
   const cpuRatios = {};
   for (const name of RATIOS) {
     const [x, y] = name.split('/');
-    cpuRatios[name] = cpuRatioOf(rounds, x, y);
+    ratios[name] = ratioOf(rounds, x, y);
+    cpuRatios[name] = ratioOf(rounds, x, y, requestsPerCpu);
   }
   const targets = TARGETS.map((t) => {
     const value = ratios[t.ratio].median;

@@ -15,12 +15,11 @@ export interface Extension {
   jobs?: (host: JobHost) => JobDefinition[];
 }
 
+/** Called once per process (`serve` or `worker`). */
 export async function loadExtensions(paths: readonly string[] = []): Promise<Extension[]> {
   if (paths.length > 0) shareKyselyWithExtensions();
   return Promise.all(paths.map(loadExtension));
 }
-
-let kyselyShared = false;
 
 /**
  * The bundle inlines Kysely; a plugin's `import 'kysely'` is pointed at that same copy, so the
@@ -28,8 +27,7 @@ let kyselyShared = false;
  * node_modules/kysely, and no hook is needed.
  */
 function shareKyselyWithExtensions(): void {
-  if (kyselyShared || typeof RAMPART_BUNDLE === 'undefined') return;
-  kyselyShared = true;
+  if (typeof RAMPART_BUNDLE === 'undefined') return;
   const dir = join(packageRoot, 'dist', 'extensions');
   register(pathToFileURL(join(dir, 'resolve-hooks.mjs')), { data: { kyselyUrl: pathToFileURL(join(dir, 'kysely.mjs')).href } });
 }
