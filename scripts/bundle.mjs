@@ -3,8 +3,7 @@
 // run. An embedded start opened ~1,500 module files (typebox alone ~370, the AWS SDK, jose,
 // yaml…); resolving, reading and linking them was a fifth of the time to ready.
 // See docs/decisions.md, "One bundled entry".
-import { chmodSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -38,9 +37,9 @@ const outfile = path.join(outdir, 'rampart.mjs');
 // What only some runs need (unpdf's pdf.js, the AWS SDK clients, html-to-text) is reached by
 // dynamic import(); split into chunks, it is read and compiled only when first used instead of
 // on every start (~4 MB of the 7.4 MB bundle).
-await rm(path.join(outdir, 'chunks'), { recursive: true, force: true });
-await rm(path.join(outdir, 'extensions'), { recursive: true, force: true });
-await build({
+const { outputFiles } = await build({
+  // Written below, so that no process starting meanwhile finds a file missing or half-written.
+  write: false,
   entryPoints: {
     rampart: path.join(root, 'dist', 'src', 'cli', 'launch.js'),
     // Kysely as the bundle has it (one shared chunk with the entry above), for `--plugin` modules.
@@ -73,4 +72,23 @@ await build({
   ],
   logLevel: 'warning',
 });
-chmodSync(outfile, 0o755);
+
+// Rebuilds happen while Rampart runs from dist: `npx rampart` inside the repository installs
+// the project into npm's cache, which runs `prepare` (this script) in place, and the test suite
+// does that while it is starting Rampart processes. So each file goes in under a temporary name
+// and is renamed over the old one (chunks before the entries that import them), and files of an
+// earlier build are removed only once the new ones are all in place. Chunk names carry a hash
+// of their content: an unchanged build rewrites the same names.
+const isEntry = (file) => !file.path.includes(`${path.sep}chunks${path.sep}`);
+const written = new Set();
+for (const file of [...outputFiles.filter((f) => !isEntry(f)), ...outputFiles.filter(isEntry)]) {
+  await mkdir(path.dirname(file.path), { recursive: true });
+  const temporary = `${file.path}.${process.pid}.tmp`;
+  await writeFile(temporary, file.contents);
+  if (file.path === outfile) await chmod(temporary, 0o755);
+  await rename(temporary, file.path);
+  written.add(file.path);
+}
+for (const dir of ['chunks', 'extensions'].map((name) => path.join(outdir, name))) {
+  for (const name of await readdir(dir)) if (!written.has(path.join(dir, name))) await rm(path.join(dir, name), { force: true });
+}
