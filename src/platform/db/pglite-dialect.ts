@@ -1,4 +1,5 @@
-import { Mutex, type PGlite, type Results } from '@electric-sql/pglite';
+import type { Results } from '@electric-sql/pglite';
+import { Mutex } from 'async-mutex';
 import {
   CompiledQuery,
   IdentifierNode,
@@ -16,6 +17,20 @@ import {
   type TransactionSettings,
 } from 'kysely';
 
+/**
+ * What the dialect uses of a PGlite database: a `PGlite` itself (in-process) or a client of
+ * one running on its own thread (pglite-thread-client.ts).
+ */
+export interface PGliteSession {
+  readonly closed: boolean;
+  readonly waitReady: Promise<unknown>;
+  query<R>(sql: string, params: unknown[]): Promise<Results<R>>;
+  /** Simple protocol: several statements, one result each. */
+  exec(sql: string): Promise<Array<Results>>;
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
 export interface PGliteStats {
   total: number;
   idle: number;
@@ -23,7 +38,7 @@ export interface PGliteStats {
 }
 
 /**
- * Kysely dialect over one PGlite instance, which it owns: destroying the Kysely closes it.
+ * Kysely dialect over one PGlite session, which it owns: destroying the Kysely closes it.
  *
  * PGlite is a single session, so the driver lends out one connection at a time and holds it
  * from acquire to release; a transaction therefore never sees another caller's statements.
@@ -33,7 +48,7 @@ export interface PGliteStats {
 export class PGliteDialect implements Dialect {
   readonly #driver: PGliteDriver;
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PGliteSession) {
     this.#driver = new PGliteDriver(pglite);
   }
 
@@ -67,11 +82,11 @@ export class PGliteDialect implements Dialect {
 class PGliteDriver implements Driver {
   readonly #mutex = new Mutex();
   readonly #connection: PGliteConnection;
-  readonly #pglite: PGlite;
+  readonly #pglite: PGliteSession;
   #release: (() => void) | undefined;
   #waiting = 0;
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PGliteSession) {
     this.#pglite = pglite;
     this.#connection = new PGliteConnection(pglite);
   }
@@ -148,9 +163,9 @@ function savepointCommand(command: string, name: string) {
 const ROW_COUNT_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
 class PGliteConnection implements DatabaseConnection {
-  readonly #pglite: PGlite;
+  readonly #pglite: PGliteSession;
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PGliteSession) {
     this.#pglite = pglite;
   }
 
