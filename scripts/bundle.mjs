@@ -45,8 +45,6 @@ const { outputFiles } = await build({
     // Kysely as the bundle has it (one shared chunk with the entry above), for `--plugin` modules.
     'extensions/kysely': path.join(root, 'dist', 'src', 'platform', 'db', 'kysely-for-extensions.js'),
     'extensions/resolve-hooks': path.join(root, 'dist', 'src', 'cli', 'extension-resolve-hooks.js'),
-    // The embedded database's thread (src/platform/db/pglite-thread.ts), found beside rampart.mjs.
-    'pglite-thread': path.join(root, 'dist', 'src', 'platform', 'db', 'pglite-thread.js'),
   },
   // Code that must know it runs from the bundle (src/cli/extensions.ts) tests this identifier.
   define: { RAMPART_BUNDLE: 'true' },

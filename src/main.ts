@@ -26,7 +26,6 @@ import { migrateUp } from './platform/db/migrations.js';
 import { migratedTemplateDir } from './platform/db/template-paths.js';
 import { healthRoutes } from './platform/health/health-routes.js';
 import type { DependencyCheck } from './platform/health/readiness.js';
-import { preloadApiDocs } from './platform/http/api-docs.js';
 import { buildHttpServer } from './platform/http/server.js';
 import { watchPressure, type PressureGauge } from './platform/http/load-shedding.js';
 import { createLogging, type Logger } from './platform/log/logger.js';
@@ -92,8 +91,6 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
 
   const metrics = createMetrics();
   const migrateOnStart = config.migrateOnStart ?? config.env === 'development';
-  // An embedded database is still opening on its own thread (started by the launcher).
-  if (options.web && config.docsEnabled) preloadApiDocs();
   const database = await openDatabase({
     url: config.databaseUrl,
     password: () => secretStore.get('DATABASE_PASSWORD') ?? config.databasePassword,

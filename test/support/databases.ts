@@ -4,8 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach } from 'vitest';
-import { ensurePGliteTemplate } from '../../src/platform/db/pglite-template.js';
-import { seedFromTemplate } from '../../src/platform/db/template-copy.js';
+import { ensurePGliteTemplate, seedFromTemplate } from '../../src/platform/db/pglite-template.js';
 import { openDatabase, type DatabaseHandle, type DatabaseOptions } from '../../src/platform/db/database.js';
 import { pgliteDir } from '../../src/platform/db/template-paths.js';
 

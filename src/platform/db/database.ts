@@ -1,10 +1,13 @@
+import { mkdir } from 'node:fs/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { lazyRequire } from '../lazy-require.js';
 import type * as Pg from 'pg';
 import type { Logger } from 'pino';
 import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-reason.js';
-import { PGliteDialect, type PGliteSession } from './pglite-dialect.js';
-import { pgliteThreadFor } from './pglite-thread-client.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import { holdDataDirLock } from './data-dir-lock.js';
+import { createPGlite, seedFromTemplate } from './pglite-template.js';
+import { pgliteDir } from './template-paths.js';
 import type { Tables } from './tables.js';
 
 // Loaded when PostgreSQL is used: an embedded start does not pay for it.
@@ -68,27 +71,19 @@ export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandl
 }
 
 async function openPGlite(dataDir: string, seedTemplate?: string): Promise<DatabaseHandle> {
-  const thread = await pgliteThreadFor({ dataDir, seedTemplate });
-  if (thread) {
-    try {
-      await thread.ready();
-    } catch (error) {
-      await thread.close();
-      throw error;
-    }
-    return pgliteHandle(thread, async () => undefined);
+  const dir = pgliteDir(dataDir);
+  // Two processes on one PGlite directory corrupt it; the second is refused with a reason.
+  const lock = await holdDataDirLock(dataDir);
+  try {
+    await seedFromTemplate(dir, seedTemplate);
+    await mkdir(dir, { recursive: true });
+    const dialect = new PGliteDialect(await createPGlite(dir));
+    const db = new Kysely<Tables>({ dialect });
+    return handle(db, 'pglite', () => dialect.stats(), (channel, onNotify) => dialect.listen(channel, onNotify), () => [], () => lock.release());
+  } catch (error) {
+    await lock.release();
+    throw error;
   }
-  // Loaded only here: on a thread, this thread never loads PGlite at all.
-  const { openEmbeddedCluster } = await import('./embedded-cluster.js');
-  const cluster = await openEmbeddedCluster(dataDir, seedTemplate);
-  return pgliteHandle(cluster.pglite, cluster.release);
-}
-
-/** `afterClose` runs once the dialect has closed the session. */
-function pgliteHandle(session: PGliteSession, afterClose: () => Promise<void>): DatabaseHandle {
-  const dialect = new PGliteDialect(session);
-  const db = new Kysely<Tables>({ dialect });
-  return handle(db, 'pglite', () => dialect.stats(), (channel, onNotify) => dialect.listen(channel, onNotify), () => [], afterClose);
 }
 
 function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {

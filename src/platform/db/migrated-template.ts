@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { openDatabase } from './database.js';
 import { migrateUp } from './migrations.js';
-import { publishTemplate } from './template-copy.js';
+import { publishTemplate } from './pglite-template.js';
 import { migratedTemplateDir, pgliteDir } from './template-paths.js';
 
 // Applying every migration inside PGlite's WASM takes seconds on a first `npm start`; a

@@ -1,5 +1,4 @@
-import type { Results } from '@electric-sql/pglite';
-import { Mutex } from 'async-mutex';
+import { Mutex, type PGlite, type Results } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   IdentifierNode,
@@ -17,20 +16,6 @@ import {
   type TransactionSettings,
 } from 'kysely';
 
-/**
- * What the dialect uses of a PGlite database: a `PGlite` itself (in-process) or a client of
- * one running on its own thread (pglite-thread-client.ts).
- */
-export interface PGliteSession {
-  readonly closed: boolean;
-  readonly waitReady: Promise<unknown>;
-  query<R>(sql: string, params: unknown[]): Promise<Results<R>>;
-  /** Simple protocol: several statements, one result each. */
-  exec(sql: string): Promise<Array<Results>>;
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
-  close(): Promise<void>;
-}
-
 export interface PGliteStats {
   total: number;
   idle: number;
@@ -38,7 +23,7 @@ export interface PGliteStats {
 }
 
 /**
- * Kysely dialect over one PGlite session, which it owns: destroying the Kysely closes it.
+ * Kysely dialect over one PGlite instance, which it owns: destroying the Kysely closes it.
  *
  * PGlite is a single session, so the driver lends out one connection at a time and holds it
  * from acquire to release; a transaction therefore never sees another caller's statements.
@@ -48,7 +33,7 @@ export interface PGliteStats {
 export class PGliteDialect implements Dialect {
   readonly #driver: PGliteDriver;
 
-  constructor(pglite: PGliteSession) {
+  constructor(pglite: PGlite) {
     this.#driver = new PGliteDriver(pglite);
   }
 
@@ -82,11 +67,11 @@ export class PGliteDialect implements Dialect {
 class PGliteDriver implements Driver {
   readonly #mutex = new Mutex();
   readonly #connection: PGliteConnection;
-  readonly #pglite: PGliteSession;
+  readonly #pglite: PGlite;
   #release: (() => void) | undefined;
   #waiting = 0;
 
-  constructor(pglite: PGliteSession) {
+  constructor(pglite: PGlite) {
     this.#pglite = pglite;
     this.#connection = new PGliteConnection(pglite);
   }
@@ -163,9 +148,9 @@ function savepointCommand(command: string, name: string) {
 const ROW_COUNT_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
 class PGliteConnection implements DatabaseConnection {
-  readonly #pglite: PGliteSession;
+  readonly #pglite: PGlite;
 
-  constructor(pglite: PGliteSession) {
+  constructor(pglite: PGlite) {
     this.#pglite = pglite;
   }
 

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, mkdtemp, readdir, rename } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { pgliteTemplateDir } from './template-paths.js';
 
 // A cluster is ~1,000 small files. fs.cp copies them one at a time with two lstat and a chmod
 // each (~0.8 s, most of a first start); copying many at once on libuv's thread pool takes ~0.13 s.
@@ -37,26 +35,4 @@ async function copyTree(from: string, to: string): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: COPIES_IN_FLIGHT }, copyNext));
-}
-
-/**
- * Seeds a new cluster directory from a template (`preferred` when it exists, else the
- * pristine one); returns false when it exists already or there is no template to copy.
- */
-export async function seedFromTemplate(clusterDir: string, preferred?: string): Promise<boolean> {
-  const template = preferred && existsSync(preferred) ? preferred : pgliteTemplateDir();
-  if (existsSync(clusterDir) || !existsSync(template)) return false;
-  await rename(await copyToScratch(template, clusterDir), clusterDir);
-  return true;
-}
-
-/**
- * Publishes a finished cluster as `dir`: one rename, so a concurrent process sees all of it or
- * none, and a concurrent builder's copy wins.
- */
-export async function publishTemplate(built: string, dir: string): Promise<void> {
-  await mkdir(path.dirname(dir), { recursive: true });
-  await rename(built, dir).catch((error: NodeJS.ErrnoException) => {
-    if (!existsSync(dir)) throw error;
-  });
 }

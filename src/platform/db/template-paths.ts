@@ -5,7 +5,7 @@ import path from 'node:path';
 import { packageRoot } from '../../package-info.js';
 
 // Where embedded clusters and their templates live. Kept free of PGlite and Kysely so the
-// launcher can find them before the rest of Rampart is loaded (see pglite-thread-client.ts).
+// launcher can find them before the rest of Rampart is loaded (see early-seed.ts).
 
 export const PGLITE_VERSION: string = (
   JSON.parse(readFileSync(path.join(path.dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8')) as { version: string }
@@ -21,9 +21,9 @@ export function pgliteDir(dataDir: string): string {
   return path.join(dataDir, 'pglite');
 }
 
-// Bumped when what a template holds changes (2: no template0 database; 3: nor template1), so
-// an installed cache of the older kind is rebuilt rather than reused.
-const TEMPLATE_LAYOUT = 3;
+// Bumped when what a template holds changes (2: no template0 database), so an installed cache
+// of the older kind is rebuilt rather than reused.
+const TEMPLATE_LAYOUT = 2;
 
 /** The pristine cluster; the version in the name keeps a newer PGlite from opening an older one. */
 export function pgliteTemplateDir(): string {

@@ -1,6 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -31,20 +29,6 @@ const DOCS_CSP = [
   "script-src-attr 'none'",
   "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='",
 ].join('; ');
-
-/**
- * Swagger UI loads its route tree (with @fastify/static and yaml, ~0.15 s) only when it is
- * registered. Loaded while the embedded database is still opening on its thread, that time
- * is spent waiting anyway instead of after it.
- */
-export function preloadApiDocs(): void {
-  try {
-    const require = createRequire(import.meta.url);
-    require(path.join(path.dirname(require.resolve('@fastify/swagger-ui')), 'lib', 'routes.js'));
-  } catch {
-    // Only a head start: registering the docs loads what they need.
-  }
-}
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
