@@ -48,11 +48,14 @@ export function ensurePGliteTemplate(): Promise<string> {
     const scratch = await mkdtemp(`${dir}-building-`);
     try {
       const pglite = await createPGlite(scratch);
-      // template0 (a pristine copy for CREATE DATABASE … TEMPLATE template0) is 300 of the
-      // cluster's ~1,080 files, and every first start copies them all. The embedded database
-      // never creates databases from it; without it a first start copies 28 % fewer files.
-      await pglite.exec("update pg_database set datistemplate = false where datname = 'template0'");
-      await pglite.exec('drop database template0');
+      // template0 and template1 (the sources of CREATE DATABASE) are 600 of the cluster's
+      // ~1,080 files, and every first start copies them all. The embedded database is only
+      // ever `postgres` and never creates another; without them a first start copies 55 %
+      // fewer files.
+      for (const template of ['template0', 'template1']) {
+        await pglite.exec(`update pg_database set datistemplate = false where datname = '${template}'`);
+        await pglite.exec(`drop database ${template}`);
+      }
       await pglite.close();
       await publishTemplate(scratch, dir);
     } finally {

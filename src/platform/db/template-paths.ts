@@ -21,9 +21,9 @@ export function pgliteDir(dataDir: string): string {
   return path.join(dataDir, 'pglite');
 }
 
-// Bumped when what a template holds changes (2: no template0 database), so an installed cache
-// of the older kind is rebuilt rather than reused.
-const TEMPLATE_LAYOUT = 2;
+// Bumped when what a template holds changes (2: no template0 database; 3: nor template1), so
+// an installed cache of the older kind is rebuilt rather than reused.
+const TEMPLATE_LAYOUT = 3;
 
 /** The pristine cluster; the version in the name keeps a newer PGlite from opening an older one. */
 export function pgliteTemplateDir(): string {
