@@ -81,8 +81,8 @@ const { outputFiles } = await build({
 // of their content: an unchanged build rewrites the same names.
 const isEntry = (file) => !file.path.includes(`${path.sep}chunks${path.sep}`);
 const written = new Set();
+for (const dir of new Set(outputFiles.map((file) => path.dirname(file.path)))) await mkdir(dir, { recursive: true });
 for (const file of [...outputFiles.filter((f) => !isEntry(f)), ...outputFiles.filter(isEntry)]) {
-  await mkdir(path.dirname(file.path), { recursive: true });
   const temporary = `${file.path}.${process.pid}.tmp`;
   await writeFile(temporary, file.contents);
   if (file.path === outfile) await chmod(temporary, 0o755);
