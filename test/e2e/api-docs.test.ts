@@ -36,6 +36,14 @@ describe('API docs behind Basic Auth', () => {
     expect(JSON.stringify(doc.paths['/test/echo'])).toContain('"minLength":1');
   });
 
+  it('serves the document as YAML too (Swagger UI uses the yaml copy inlined in the bundle)', async () => {
+    const res = await rampart.request('/docs/yaml', { headers: { authorization: basic('docs', 'correct-horse-battery') } });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/yaml/);
+    expect(res.body).toMatch(/^openapi: 3\./m);
+    expect(res.body).toMatch(/^ {2}\/readiness:$/m);
+  });
+
   it('gives the docs pages their own CSP and keeps the strict one everywhere else', async () => {
     const docs = await rampart.request('/docs/static/swagger-ui.css', { headers: { authorization: basic('docs', 'correct-horse-battery') } });
     expect(docs.status).toBe(200);

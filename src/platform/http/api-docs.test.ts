@@ -1,0 +1,35 @@
+import { createRequire, Module } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { shareYamlWithSwaggerUi } from './api-docs.js';
+
+describe('shareYamlWithSwaggerUi', () => {
+  it("puts Rampart's own yaml module where Swagger UI's require('yaml') finds it, instead of a second load", () => {
+    const ownRequire = createRequire(import.meta.url);
+    const uiRequire = createRequire(ownRequire.resolve('@fastify/swagger-ui'));
+    const path = uiRequire.resolve('yaml');
+    const cached = ownRequire.cache[path];
+    delete ownRequire.cache[path];
+    try {
+      shareYamlWithSwaggerUi();
+      const entry = ownRequire.cache[path];
+      expect(entry).toBeInstanceOf(Module);
+      expect(entry?.loaded).toBe(true);
+      const uiYaml = uiRequire('yaml') as { stringify(value: unknown): string };
+      expect(uiYaml).toBe(entry?.exports);
+      // An ES module namespace (Rampart's import), not the exports object a fresh CommonJS load makes.
+      expect(Object.prototype.toString.call(uiYaml)).toBe('[object Module]');
+      expect(uiYaml.stringify({ openapi: '3.1.0' })).toBe('openapi: 3.1.0\n');
+    } finally {
+      if (cached) ownRequire.cache[path] = cached;
+      else delete ownRequire.cache[path];
+    }
+  });
+
+  it('leaves a module that is already loaded alone', () => {
+    const ownRequire = createRequire(import.meta.url);
+    const path = createRequire(ownRequire.resolve('@fastify/swagger-ui')).resolve('yaml');
+    const loaded = ownRequire('yaml') as unknown;
+    shareYamlWithSwaggerUi();
+    expect(ownRequire.cache[path]?.exports).toBe(loaded);
+  });
+});
