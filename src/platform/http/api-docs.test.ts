@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { shareYamlWithSwaggerUi } from './api-docs.js';
 
 describe('shareYamlWithSwaggerUi', () => {
+  const ownRequire = createRequire(import.meta.url);
+  const uiRequire = createRequire(ownRequire.resolve('@fastify/swagger-ui'));
+  const path = uiRequire.resolve('yaml');
+
   it("puts Rampart's own yaml module where Swagger UI's require('yaml') finds it, instead of a second load", () => {
-    const ownRequire = createRequire(import.meta.url);
-    const uiRequire = createRequire(ownRequire.resolve('@fastify/swagger-ui'));
-    const path = uiRequire.resolve('yaml');
     const cached = ownRequire.cache[path];
     delete ownRequire.cache[path];
     try {
@@ -26,8 +27,6 @@ describe('shareYamlWithSwaggerUi', () => {
   });
 
   it('leaves a module that is already loaded alone', () => {
-    const ownRequire = createRequire(import.meta.url);
-    const path = createRequire(ownRequire.resolve('@fastify/swagger-ui')).resolve('yaml');
     const loaded = ownRequire('yaml') as unknown;
     shareYamlWithSwaggerUi();
     expect(ownRequire.cache[path]?.exports).toBe(loaded);

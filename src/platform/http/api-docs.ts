@@ -79,7 +79,7 @@ export async function apiDocsRoutes(app: FastifyInstance, options: ApiDocsOption
  * Swagger UI (loaded from node_modules, it reads its own files) requires `yaml` when it is
  * registered; the bundle already holds the same file of the same package, inlined for the
  * OpenAPI generator. Handing it over through `require.cache` saves resolving, reading and
- * compiling yaml's ~70 files again on every start (~50 ms). Only when Swagger UI would load
+ * compiling yaml's ~70 files again on every start (30–50 ms here). Only when Swagger UI would load
  * exactly the file Rampart itself resolves, so a different copy or version is never swapped in.
  */
 export function shareYamlWithSwaggerUi(): void {
