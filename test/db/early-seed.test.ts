@@ -25,6 +25,8 @@ describe('early template seed (started by the launcher)', () => {
     await writeFile(path.join(template, 'base', '1', 'marker'), marker);
     return template;
   };
+  /** A file of the cluster seeded into `dataDir`. */
+  const clusterFile = (dataDir: string, ...parts: string[]) => readFile(path.join(pgliteDir(dataDir), ...parts), 'utf8');
   const leftovers = async (dataDir: string) => (await readdir(dataDir)).filter((name) => name.includes('-seeding-'));
 
   it('copies before the database opens, and the database claims that copy', async () => {
@@ -40,7 +42,7 @@ describe('early template seed (started by the launcher)', () => {
     await expect.poll(copiedMarker).toBe('early');
     await writeFile(path.join(template, 'base', '1', 'marker'), 'copied later');
     expect(await seedFromTemplate(pgliteDir(dataDir), template)).toBe(true);
-    expect(await readFile(path.join(pgliteDir(dataDir), 'base', '1', 'marker'), 'utf8')).toBe('early');
+    expect(await clusterFile(dataDir, 'base', '1', 'marker')).toBe('early');
     expect(await leftovers(dataDir)).toEqual([]);
   });
 
@@ -50,7 +52,7 @@ describe('early template seed (started by the launcher)', () => {
     const dataDir = await tempDir('data');
     startEarlySeed(['worker'], { RAMPART_DATA_DIR: dataDir }, { templates: () => [guessed] });
     expect(await seedFromTemplate(pgliteDir(dataDir), wanted)).toBe(true);
-    expect(await readFile(path.join(pgliteDir(dataDir), 'base', '1', 'marker'), 'utf8')).toBe('wanted');
+    expect(await clusterFile(dataDir, 'base', '1', 'marker')).toBe('wanted');
     expect(await leftovers(dataDir)).toEqual([]);
   });
 
@@ -61,7 +63,7 @@ describe('early template seed (started by the launcher)', () => {
     await mkdir(pgliteDir(dataDir), { recursive: true });
     await writeFile(path.join(pgliteDir(dataDir), 'PG_VERSION'), 'theirs');
     expect(await seedFromTemplate(pgliteDir(dataDir), template)).toBe(false);
-    expect(await readFile(path.join(pgliteDir(dataDir), 'PG_VERSION'), 'utf8')).toBe('theirs');
+    expect(await clusterFile(dataDir, 'PG_VERSION')).toBe('theirs');
     expect(await leftovers(dataDir)).toEqual([]);
   });
 

@@ -3,7 +3,6 @@ import { createRequire, Module } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import * as bundledYaml from 'yaml';
 import { compressLargeResponses } from './compression.js';
 import { sendProblem } from './problem.js';
 
@@ -68,7 +67,7 @@ export async function apiDocsRoutes(app: FastifyInstance, options: ApiDocsOption
   }
   await compressLargeResponses(app);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  shareYamlWithSwaggerUi();
+  await shareYamlWithSwaggerUi();
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
     staticCSP: DOCS_CSP,
@@ -82,7 +81,7 @@ export async function apiDocsRoutes(app: FastifyInstance, options: ApiDocsOption
  * compiling yaml's ~70 files again on every start (30–50 ms here). Only when Swagger UI would load
  * exactly the file Rampart itself resolves, so a different copy or version is never swapped in.
  */
-export function shareYamlWithSwaggerUi(): void {
+export async function shareYamlWithSwaggerUi(): Promise<void> {
   const ownRequire = createRequire(import.meta.url);
   let path: string;
   try {
@@ -91,11 +90,13 @@ export function shareYamlWithSwaggerUi(): void {
   } catch {
     return;
   }
-  // From dist/src (tests, no bundle) the import above is this very module, already cached.
+  // Unbundled (dist/src), @fastify/swagger has already loaded this very file.
   if (ownRequire.cache[path]) return;
   const shared = new Module(path);
   shared.filename = path;
-  shared.exports = bundledYaml;
+  // Imported here, not at the top: the bundle would otherwise run yaml's set-up on every start,
+  // docs on or off. `default` is the CommonJS exports object, what `require('yaml')` returns.
+  shared.exports = (await import('yaml')).default;
   shared.loaded = true;
   ownRequire.cache[path] = shared;
 }
