@@ -1,6 +1,12 @@
 import { createRequire } from 'node:module';
 
-const requireFromRampart = createRequire(import.meta.url);
+/** Rampart's own `require`: resolves from Rampart's node_modules, bundled or not. */
+export const requireFromRampart = createRequire(import.meta.url);
+
+/** A `require` that resolves as code inside `packageName` does: its dependencies, at the versions it gets. */
+export function requireFromPackage(packageName: string): NodeJS.Require {
+  return createRequire(requireFromRampart.resolve(packageName));
+}
 
 /**
  * A CommonJS package loaded on first use instead of at start-up: an embedded start never

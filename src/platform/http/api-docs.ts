@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createRequire, Module } from 'node:module';
+import { Module } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import { requireFromPackage, requireFromRampart } from '../lazy-require.js';
 import { compressLargeResponses } from './compression.js';
 import { sendProblem } from './problem.js';
 
@@ -82,21 +83,20 @@ export async function apiDocsRoutes(app: FastifyInstance, options: ApiDocsOption
  * exactly the file Rampart itself resolves, so a different copy or version is never swapped in.
  */
 export async function shareYamlWithSwaggerUi(): Promise<void> {
-  const ownRequire = createRequire(import.meta.url);
   let path: string;
   try {
-    path = createRequire(ownRequire.resolve('@fastify/swagger-ui')).resolve('yaml');
-    if (path !== ownRequire.resolve('yaml')) return;
+    path = requireFromPackage('@fastify/swagger-ui').resolve('yaml');
+    if (path !== requireFromRampart.resolve('yaml')) return;
   } catch {
     return;
   }
   // Unbundled (dist/src), @fastify/swagger has already loaded this very file.
-  if (ownRequire.cache[path]) return;
+  if (requireFromRampart.cache[path]) return;
   const shared = new Module(path);
   shared.filename = path;
   // Imported here, not at the top: the bundle would otherwise run yaml's set-up on every start,
   // docs on or off. `default` is the CommonJS exports object, what `require('yaml')` returns.
   shared.exports = (await import('yaml')).default;
   shared.loaded = true;
-  ownRequire.cache[path] = shared;
+  requireFromRampart.cache[path] = shared;
 }

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import type { FastifyServerOptions } from 'fastify';
+import { requireFromPackage } from '../lazy-require.js';
 
 type Compilers = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 type ValidatorFactory = NonNullable<Compilers['buildValidator']>;
@@ -25,7 +25,7 @@ export interface LazySchemaCompilers {
 
 export function lazySchemaCompilers(): LazySchemaCompilers {
   // Fastify's own defaults, resolved next to Fastify so the versions match.
-  const fromFastify = createRequire(createRequire(import.meta.url).resolve('fastify'));
+  const fromFastify = requireFromPackage('fastify');
   const pending = new Set<() => unknown>();
 
   const deferred =
