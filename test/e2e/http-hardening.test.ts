@@ -76,8 +76,13 @@ describe('public HTTP port', () => {
     expect(typeof problem.detail).toBe('string');
   });
 
-  it('answers a wrong content type with 415', async () => {
-    const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'text/xml' }, body: '<a/>' });
+  it.each([
+    ['text/xml', '<a/>'],
+    // JSON text under a type a cross-site form may send without a preflight.
+    ['text/plain', '{"name":"x","age":1}'],
+    ['application/x-www-form-urlencoded', 'name=x&age=1'],
+  ])('answers a wrong content type (%s) with 415', async (type, body) => {
+    const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': type }, body });
     expect(res.status).toBe(415);
     expect(res.json()).toMatchObject({ type: '/problems/unsupported-media-type', status: 415 });
   });

@@ -79,6 +79,10 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     done();
   });
 
+  // Fastify also parses text/plain by default. No route takes text, and a JSON document sent
+  // as text/plain is what a cross-site form can post without a CORS preflight: refuse it (415).
+  app.removeContentTypeParser('text/plain');
+
   await app.register(problemDetails);
   await app.register(securityHeaders, { hsts: options.forceHttps || options.production });
   await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });
