@@ -54,6 +54,7 @@ describe('loadConfig', () => {
     expect(problems({ STORAGE_DRIVER: 'disk' })).toEqual([expect.stringMatching(/^STORAGE_DRIVER: expected one of local, s3/)]);
     expect(problems({ S3_SSE_KMS_KEY_ID: 'alias/x' })).toEqual(['S3_SSE_KMS_KEY_ID: only used with S3_SSE=aws:kms']);
     expect(problems({ DOCUMENTS_PURGE_SCHEDULE: 'hourly' })).toEqual([expect.stringMatching(/^DOCUMENTS_PURGE_SCHEDULE: expected a cron expression/)]);
+    expect(problems({ DOCUMENTS_ORPHAN_SWEEP_SCHEDULE: '* * *' })).toEqual([expect.stringMatching(/^DOCUMENTS_ORPHAN_SWEEP_SCHEDULE: expected a cron expression/)]);
     expect(problems({ UPLOAD_MAX_BYTES: '0' })).toEqual(['UPLOAD_MAX_BYTES: must be ≥ 1, got 0']);
   });
 

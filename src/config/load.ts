@@ -86,13 +86,15 @@ function storageProblems(values: Record<string, unknown>, env: NodeJS.ProcessEnv
     if (values.s3Region === undefined && !env.AWS_REGION && !env.AWS_DEFAULT_REGION) problems.push('S3_REGION: required when STORAGE_DRIVER=s3 (or set AWS_REGION)');
   }
   if (values.s3SseKmsKeyId !== undefined && values.s3Sse !== 'aws:kms') problems.push('S3_SSE_KMS_KEY_ID: only used with S3_SSE=aws:kms');
-  const schedule = String(values.documentsPurgeSchedule).trim();
-  const fields = schedule.split(/\s+/).length;
-  try {
-    CronExpressionParser.parse(schedule, { tz: 'UTC' });
-    if (fields !== 5 && fields !== 6) throw new Error('fields');
-  } catch {
-    problems.push('DOCUMENTS_PURGE_SCHEDULE: expected a cron expression of 5 fields, or 6 with seconds (e.g. `17 * * * *`)');
+  for (const [value, env] of [[values.documentsPurgeSchedule, 'DOCUMENTS_PURGE_SCHEDULE'], [values.documentsOrphanSweepSchedule, 'DOCUMENTS_ORPHAN_SWEEP_SCHEDULE']] as const) {
+    const schedule = String(value).trim();
+    const fields = schedule.split(/\s+/).length;
+    try {
+      CronExpressionParser.parse(schedule, { tz: 'UTC' });
+      if (fields !== 5 && fields !== 6) throw new Error('fields');
+    } catch {
+      problems.push(`${env}: expected a cron expression of 5 fields, or 6 with seconds (e.g. \`17 * * * *\`)`);
+    }
   }
   return problems;
 }

@@ -124,6 +124,7 @@ export const configSchema = {
   uploadMaxBytes: field({ env: 'UPLOAD_MAX_BYTES', kind: 'int', default: 26_214_400, min: 1, description: 'Largest document accepted by `POST /v1/documents` (bytes); larger gets 413 and nothing is stored. Uploads are streamed, so this bounds storage, not memory; raise `REQUEST_TIMEOUT_MS` with it for slow clients.' }),
   documentsRetentionS: field({ env: 'DOCUMENTS_RETENTION_S', kind: 'int', default: 604_800, min: 0, description: 'A deleted document (row and stored object) is purged this long after its deletion (seconds); until then it is only hidden.' }),
   documentsPurgeSchedule: field({ env: 'DOCUMENTS_PURGE_SCHEDULE', kind: 'string', default: '17 * * * *', description: 'Cron expression (UTC; 5 fields, or 6 with seconds) of the job that purges deleted documents past their retention.' }),
+  documentsOrphanSweepSchedule: field({ env: 'DOCUMENTS_ORPHAN_SWEEP_SCHEDULE', kind: 'string', default: '43 3 * * *', description: 'Cron expression (UTC) of the job that deletes stored objects no document row points to (left by a crash mid-upload; only `<tenant>/<document>` keys older than an hour). It lists the whole store, so daily by default.' }),
 
   bodyLimitBytes: field({ env: 'BODY_LIMIT_BYTES', kind: 'int', default: 1_048_576, min: 1, description: 'Largest accepted request body; larger gets 413.' }),
   requestTimeoutMs: field({ env: 'REQUEST_TIMEOUT_MS', kind: 'int', default: 30_000, min: 1, description: 'Whole-request deadline (headers and body) before the server answers 408.' }),

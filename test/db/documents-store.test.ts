@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { insertDocument, listDocuments, MAX_RANKED_MATCHES, searchDocuments, softDeleteDocument, findDocument, recordExtractedText, type Db } from '../../src/features/documents/documents-store.js';
 import { highlightHtml } from '../../src/features/documents/documents-search.js';
+import { sweepOrphanObjects } from '../../src/features/documents/orphan-sweep.js';
 import { purgeDeletedDocuments } from '../../src/features/documents/purge.js';
 import { migrateUp } from '../../src/platform/db/migrations.js';
 import { createLocalStorage } from '../../src/platform/storage/local-storage.js';
@@ -135,6 +136,44 @@ describe.each(databaseTargets())('documents store on $name', (factory) => {
 
       expect(await purgeDeletedDocuments(db, storage, 0)).toBe(1);
       expect(await readdir(join(dir, 'objects', ours))).toEqual([ids[2]]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the orphan sweep deletes old document objects without a row, and nothing young, owned (deleted rows too) or foreign', async () => {
+    await migrateUp(fresh.handle);
+    const db = fresh.handle.db;
+    const dir = await mkdtemp(join(tmpdir(), 'rampart-orphans-'));
+    try {
+      const root = join(dir, 'objects');
+      const storage = createLocalStorage(root);
+      const ours = await tenant(db);
+      const live = await document(db, ours, 'live.txt');
+      const deleted = await document(db, ours, 'deleted.txt');
+      await softDeleteDocument(db, ours, deleted);
+      const [orphanOld, orphanYoung] = [randomUUID(), randomUUID()];
+      for (const id of [live, deleted, orphanOld, orphanYoung]) await storage.put(`${ours}/${id}`, Readable.from([Buffer.from(id)]));
+      await storage.put('backups/nightly', Readable.from([Buffer.from('not a document')]));
+      await mkdir(join(root, '.incoming'), { recursive: true });
+      await writeFile(join(root, '.incoming', 'crashed.part'), 'half');
+      const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+      for (const path of [join(ours, live), join(ours, deleted), join(ours, orphanOld), join('backups', 'nightly'), join('.incoming', 'crashed.part')]) {
+        await utimes(join(root, path), twoHoursAgo, twoHoursAgo);
+      }
+
+      const listed = [];
+      for await (const object of storage.list()) listed.push(object);
+      expect(listed.map((o) => o.key).sort()).toEqual([...[live, deleted, orphanOld, orphanYoung].map((id) => `${ours}/${id}`), 'backups/nightly'].sort());
+      expect(listed.find((o) => o.key === 'backups/nightly')?.lastModified.getTime()).toBe(twoHoursAgo.getTime());
+
+      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 3_600_000 })).toEqual([`${ours}/${orphanOld}`]);
+      expect((await readdir(join(root, ours))).sort()).toEqual([live, deleted, orphanYoung].sort());
+      expect(await readdir(join(root, 'backups'))).toEqual(['nightly']);
+      // A second run finds nothing more; an aborted one deletes nothing.
+      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 3_600_000 })).toEqual([]);
+      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 0, signal: AbortSignal.abort() })).toEqual([]);
+      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 0 })).toEqual([`${ours}/${orphanYoung}`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@ const INBOX = 'contact-inbox@example.org';
 const WITH_WORKER = ['serve', '--with-worker'];
 
 interface Receipt { id: string; status: string }
-interface Listed { id: string; name: string; email: string; message: string; created_at: string; submitted_by: { kind: string; id: string }; correlation_id: string | null }
+interface Listed { id: string; name: string | null; email: string | null; message: string | null; created_at: string; submitted_by: { kind: string; id: string }; correlation_id: string | null; unreadable?: string }
 interface Page { messages: Listed[]; next_cursor: string | null }
 interface Mail { to: string; subject: string; text: string }
 
@@ -208,6 +208,42 @@ describe.each(databaseTargets())('contact messages on $name', (factory) => {
           for (const marker of markers) expect(all[0]!.text ?? '', `${name} holds a plaintext marker`).not.toContain(marker);
         }
       });
+    });
+  });
+});
+
+describe.each(databaseTargets())('contact messages that no longer decrypt, on $name', (factory) => {
+  describe.skipIf(!factory.available)('listing', () => {
+    const suite = rampartOnFreshDatabase(factory);
+
+    it('lists such a message with null content and `unreadable`, logs its id only, and still shows the rest', async () => {
+      const { admin, writer } = await tenantOn(suite, 'unreadable');
+      const send = async () => {
+        const body = uniqueSubmission('unreadable');
+        const res = await postJson(suite.rampart, '/v1/contact', body, { 'x-api-key': writer.key });
+        expect(res.status, res.body).toBe(202);
+        return { body, id: res.json<Receipt>().id };
+      };
+      const intact = await send();
+      const broken = await send();
+      // PGlite admits one process: the row is changed while Rampart is stopped.
+      await suite.rampart.stop();
+      await withDatabase(suite.target, async (db) => {
+        // A ciphertext copied from another row is bound to that row: it does not open here.
+        const source = await db.selectFrom('contact_messages').select('message_encrypted').where('id', '=', intact.id).executeTakeFirstOrThrow();
+        await db.updateTable('contact_messages').set({ message_encrypted: source.message_encrypted }).where('id', '=', broken.id).execute();
+      });
+      suite.rampart = await startRampart({ env: authEnv(suite.target) });
+
+      const res = await suite.rampart.request('/v1/contact', { headers: bearer(admin) });
+      expect(res.status, res.body).toBe(200);
+      const { messages } = res.json<Page>();
+      expect(messages.find((m) => m.id === intact.id)).toMatchObject(intact.body);
+      expect(messages.find((m) => m.id === intact.id)).not.toHaveProperty('unreadable');
+      expect(messages.find((m) => m.id === broken.id)).toMatchObject({ name: null, email: null, message: null, unreadable: expect.stringContaining('FIELD_ENCRYPTION_KEYS') });
+      const logged = await suite.rampart.waitForLog((l) => l.msg === 'contact message does not decrypt; listed without its content');
+      expect(logged).toMatchObject({ level: 'error', contact_message_id: broken.id, correlation_id: res.headers['x-correlation-id'] });
+      for (const value of Object.values(broken.body)) expect(suite.rampart.stdout()).not.toContain(value.split('\n')[0]);
     });
   });
 });

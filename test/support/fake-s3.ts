@@ -6,8 +6,9 @@ import { outageSwitch } from './outage-switch.js';
 /**
  * A local stand-in for the subset of the S3 REST API that object storage uses, speaking the
  * real protocol (path-style URLs, XML answers), so tests run the genuine `@aws-sdk/client-s3`
- * and `@aws-sdk/lib-storage` against it: PutObject, GetObject, DeleteObject, HeadBucket and
- * multipart uploads (Create, UploadPart, Complete, Abort). Signatures are not checked.
+ * and `@aws-sdk/lib-storage` against it: PutObject, GetObject, DeleteObject, HeadBucket,
+ * ListObjectsV2 (paged by continuation token) and multipart uploads (Create, UploadPart,
+ * Complete, Abort). Signatures are not checked.
  * Chosen over an npm emulator: `s3rver`, the maintained-looking one, pulls in busboy 0.3
  * (dicer), which `npm audit --audit-level=high` flags.
  */
@@ -16,7 +17,7 @@ export interface FakeS3 {
   bucket: string;
   /** Env for a Rampart process storing into this server. */
   env: Record<string, string>;
-  objects: Map<string, { body: Buffer; headers: Record<string, string> }>;
+  objects: Map<string, { body: Buffer; headers: Record<string, string>; modified: Date }>;
   /** Every request: the S3 operation, the key and the SSE header it carried. */
   requests: Array<{ operation: string; key: string; sse: string | undefined }>;
   /** Multipart uploads begun and neither completed nor aborted. */
@@ -62,7 +63,7 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
       const method = req.method ?? 'GET';
       const query = url.searchParams;
       const operation = !key
-        ? `${method}Bucket`
+        ? (method === 'GET' && query.get('list-type') === '2' ? 'ListObjectsV2' : `${method}Bucket`)
         : query.has('uploads') ? 'CreateMultipartUpload'
           : query.has('partNumber') ? 'UploadPart'
             : query.has('uploadId') ? (method === 'POST' ? 'CompleteMultipartUpload' : method === 'DELETE' ? 'AbortMultipartUpload' : 'ListParts')
@@ -75,8 +76,23 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
         case 'HEADBucket':
           res.writeHead(200, { 'x-amz-bucket-region': 'us-east-1' });
           return void res.end();
+        case 'ListObjectsV2': {
+          // Keys in UTF-8 byte order, as S3 lists them; the token is the last key of the previous page.
+          const prefix = query.get('prefix') ?? '';
+          const maxKeys = Math.min(Number(query.get('max-keys') ?? 1000), 1000);
+          const after = query.get('continuation-token') ?? query.get('start-after') ?? '';
+          const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && k > after).sort();
+          const page = keys.slice(0, maxKeys);
+          const truncated = keys.length > maxKeys;
+          const contents = page.map((k) => {
+            const object = objects.get(k)!;
+            return `<Contents><Key>${k}</Key><LastModified>${object.modified.toISOString()}</LastModified><ETag>${etagOf(object.body)}</ETag><Size>${object.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+          }).join('');
+          const next = truncated ? `<NextContinuationToken>${page.at(-1)}</NextContinuationToken>` : '';
+          return xml(res, 200, `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><Prefix>${prefix}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${next}</ListBucketResult>`);
+        }
         case 'PUTObject':
-          objects.set(key, { body, headers: sse });
+          objects.set(key, { body, headers: sse, modified: new Date() });
           return xml(res, 200, '', { etag: etagOf(body), ...sse });
         case 'GETObject': {
           const object = objects.get(key);
@@ -110,7 +126,7 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
           // S3's rule: every part but the last is at least 5 MiB.
           if (parts.slice(0, -1).some((p) => p!.length < MIN_PART_BYTES)) return s3Error(res, 400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.');
           const assembled = Buffer.concat(parts as Buffer[]);
-          objects.set(upload.key, { body: assembled, headers: upload.headers });
+          objects.set(upload.key, { body: assembled, headers: upload.headers, modified: new Date() });
           uploads.delete(uploadId);
           return xml(res, 200, `<CompleteMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${upload.key}</Key><ETag>${etagOf(assembled)}</ETag></CompleteMultipartUploadResult>`, upload.headers);
         }

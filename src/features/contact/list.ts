@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type, { type Static } from 'typebox';
 import { bearerOrApiKey, callerOf, requirePermission } from '../auth/index.js';
 import type { ContactFeature } from './contact-feature.js';
+import { FieldDecryptionError } from '../../platform/crypto/field-encryption.js';
 import { openContactContent } from './content-sealing.js';
 import { ContactPageSchema, type ContactMessageSchema } from './schemas.js';
 import { listTenantContactMessages, type ContactMessageRow } from './store.js';
@@ -12,22 +13,38 @@ const DEFAULT_PAGE = 20;
 
 type ContactMessageView = Static<typeof ContactMessageSchema>;
 
-function viewOf(feature: ContactFeature, row: ContactMessageRow): ContactMessageView {
-  return {
-    id: row.id,
-    ...openContactContent(feature.fieldKeys, row),
+/** Where a message that does not decrypt is reported (the request's logger). */
+export interface UnreadableReport {
+  error(fields: object, message: string): void;
+}
+
+export const UNREADABLE_CONTENT = 'The content does not decrypt with the current FIELD_ENCRYPTION_KEYS; an operator has to restore the key it was sealed with.';
+
+function viewOf(feature: ContactFeature, row: ContactMessageRow, log: UnreadableReport): ContactMessageView {
+  const meta = {
     created_at: row.created_at.toISOString(),
     submitted_by: { kind: row.submitter_kind, id: row.submitter_id },
     correlation_id: row.correlation_id,
   };
+  try {
+    return { id: row.id, ...openContactContent(feature.fieldKeys, row), ...meta };
+  } catch (error) {
+    if (!(error instanceof FieldDecryptionError)) throw error;
+    // One message sealed under a key that is gone must not hide the rest of the inbox.
+    log.error({ contact_message_id: row.id, reason: error.message }, 'contact message does not decrypt; listed without its content');
+    return { id: row.id, name: null, email: null, message: null, ...meta, unreadable: UNREADABLE_CONTENT };
+  }
 }
 
-/** One page of a tenant's messages, newest first, decrypted; `next_cursor` is null on the last page. */
-export async function listContactMessages(feature: ContactFeature, tenantId: string, page: { limit: number; cursor?: string | undefined }): Promise<Static<typeof ContactPageSchema>> {
+/**
+ * One page of a tenant's messages, newest first, decrypted; `next_cursor` is null on the last page.
+ * A message that does not decrypt is listed with null content and `unreadable`, and reported to `log`.
+ */
+export async function listContactMessages(feature: ContactFeature, tenantId: string, page: { limit: number; cursor?: string | undefined }, log: UnreadableReport): Promise<Static<typeof ContactPageSchema>> {
   // One row more than asked says whether another page follows.
   const rows = await listTenantContactMessages(feature.db, tenantId, { limit: page.limit + 1, beforeSeq: page.cursor });
   const shown = rows.slice(0, page.limit);
-  return { messages: shown.map((row) => viewOf(feature, row)), next_cursor: rows.length > page.limit ? shown.at(-1)!.seq : null };
+  return { messages: shown.map((row) => viewOf(feature, row, log)), next_cursor: rows.length > page.limit ? shown.at(-1)!.seq : null };
 }
 
 /** Registered in a scope behind `authenticate` with API keys. */
@@ -48,6 +65,6 @@ export async function listRoute(app: FastifyInstance, feature: ContactFeature): 
   }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const { limit, cursor } = request.query;
-    return listContactMessages(feature, callerOf(request).tenantId, { limit: limit === undefined ? DEFAULT_PAGE : Number(limit), cursor });
+    return listContactMessages(feature, callerOf(request).tenantId, { limit: limit === undefined ? DEFAULT_PAGE : Number(limit), cursor }, request.log);
   });
 }

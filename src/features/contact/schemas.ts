@@ -24,15 +24,16 @@ export const ContactReceiptSchema = Type.Object({
 
 export const ContactMessageSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  email: Type.String(),
-  message: Type.String(),
+  name: Type.Union([Type.String(), Type.Null()], { description: 'Null only when the message is `unreadable`.' }),
+  email: Type.Union([Type.String(), Type.Null()], { description: 'Null only when the message is `unreadable`.' }),
+  message: Type.Union([Type.String(), Type.Null()], { description: 'Null only when the message is `unreadable`.' }),
   created_at: Type.String({ format: 'date-time' }),
   submitted_by: Type.Object({
     kind: Type.Union([Type.Literal('user'), Type.Literal('api_key')]),
     id: Type.String({ description: 'The user id or the API key id that submitted it.' }),
   }),
   correlation_id: Type.Union([Type.String(), Type.Null()]),
+  unreadable: Type.Optional(Type.String({ description: 'Present when the content does not decrypt (its field key was removed); says what an operator must do.' })),
 });
 
 export const ContactPageSchema = Type.Object({

@@ -160,3 +160,10 @@ export async function findPurgeable(db: Db, retentionS: number, limit: number): 
 export async function deleteDocumentRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('documents').where('id', '=', id).where('deleted_at', 'is not', null).execute();
 }
+
+/** Which of `keys` a document row (deleted ones included) still points to. */
+export async function storageKeysInUse(db: Db, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await db.selectFrom('documents').select('storage_key').where('storage_key', 'in', keys).execute();
+  return new Set(rows.map((row) => row.storage_key));
+}

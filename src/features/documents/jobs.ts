@@ -2,11 +2,16 @@ import { isUuid } from '../../platform/db/uuid.js';
 import type { JobContext, JobDefinition } from '../../platform/queue/job-types.js';
 import type { ObjectStorage } from '../../platform/storage/object-storage.js';
 import { findForExtraction, recordExtractedText, recordExtractionFailure, type Db } from './documents-store.js';
+import { sweepOrphanObjects } from './orphan-sweep.js';
 import { purgeDeletedDocuments } from './purge.js';
 import { extractText, UnextractableDocument } from './text-extraction.js';
 
 export const EXTRACT_TEXT_JOB = 'documents.extract-text';
 export const PURGE_DELETED_JOB = 'documents.purge-deleted';
+export const SWEEP_ORPHANS_JOB = 'documents.sweep-orphans';
+
+/** An upload stores its object before it writes its row; an hour is far beyond any upload's request timeout. */
+export const ORPHAN_MIN_AGE_MS = 60 * 60_000;
 
 export interface ExtractTextPayload {
   documentId: string;
@@ -19,13 +24,15 @@ export interface DocumentJobsDeps {
   retentionS: number;
   /** DOCUMENTS_PURGE_SCHEDULE (cron, UTC). */
   purgeSchedule: string;
+  /** DOCUMENTS_ORPHAN_SWEEP_SCHEDULE (cron, UTC). */
+  orphanSweepSchedule: string;
 }
 
 const EXTRACT_MAX_ATTEMPTS = 4;
 
 /** The documents feature's jobs, for the worker to register. */
 export function documentJobs(deps: DocumentJobsDeps): JobDefinition[] {
-  return [extractTextJob(deps) as JobDefinition, purgeDeletedJob(deps)];
+  return [extractTextJob(deps) as JobDefinition, purgeDeletedJob(deps), sweepOrphansJob(deps)];
 }
 
 /**
@@ -78,6 +85,21 @@ export function purgeDeletedJob(deps: DocumentJobsDeps): JobDefinition {
     async run(_payload, context) {
       const purged = await purgeDeletedDocuments(deps.db, deps.storage, deps.retentionS, context.signal);
       if (purged > 0) context.logger.info({ purged }, 'deleted documents purged');
+    },
+  };
+}
+
+/** Daily by default: objects left without a row by a crash mid-upload are deleted. */
+export function sweepOrphansJob(deps: DocumentJobsDeps): JobDefinition {
+  return {
+    type: SWEEP_ORPHANS_JOB,
+    schedule: deps.orphanSweepSchedule,
+    maxAttempts: 3,
+    timeoutMs: 30 * 60_000,
+    async run(_payload, context) {
+      const deleted = await sweepOrphanObjects(deps.db, deps.storage, { minAgeMs: ORPHAN_MIN_AGE_MS, signal: context.signal });
+      // Keys are ids only (tenant/document), never content.
+      if (deleted.length > 0) context.logger.warn({ deleted: deleted.length, keys: deleted.slice(0, 20) }, 'stored objects without a document row deleted');
     },
   };
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, constants, mkdir, open, rename, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { access, constants, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertObjectKey, ObjectNotFound, type ObjectStorage } from './object-storage.js';
+import { assertObjectKey, isObjectKey, ObjectNotFound, type ObjectStorage, type StoredObject } from './object-storage.js';
 
 // Larger buffers turn many socket-sized chunks into fewer, larger writes (writev); per upload
 // this bounds the bytes held in memory at about 2 MiB.
@@ -67,6 +67,24 @@ export function createLocalStorage(root: string): ObjectStorage {
       await unlink(pathOf(key)).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'ENOENT') throw error;
       });
+    },
+    async *list(): AsyncIterable<StoredObject> {
+      let entries;
+      try {
+        entries = await readdir(root, { recursive: true, withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        if (!entry.isFile()) continue;
+        const path = join(entry.parentPath ?? entry.path, entry.name);
+        // Half-written puts in .incoming are not objects (and their names are not keys).
+        const key = relative(root, path).split(sep).join('/');
+        if (!isObjectKey(key)) continue;
+        const info = await stat(path).catch(() => undefined);
+        if (info) yield { key, lastModified: info.mtime };
+      }
     },
     async check() {
       try {

@@ -13,8 +13,15 @@ export interface ObjectStorage {
   get(key: string): Promise<Readable>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
+  /** Every stored object, in no promised order, fetched a page at a time (for sweeps, never on a request path). */
+  list(): AsyncIterable<StoredObject>;
   /** Readiness: `ok:local` / `ok:s3`, or an error reason without secrets. */
   check(): Promise<DependencyStatus>;
+}
+
+export interface StoredObject {
+  key: string;
+  lastModified: Date;
 }
 
 export class ObjectNotFound extends Error {
@@ -29,7 +36,10 @@ export class ObjectNotFound extends Error {
 const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*(\/[A-Za-z0-9][A-Za-z0-9_-]*)*$/;
 const MAX_KEY_LENGTH = 512;
 
-/** Throws unless `key` is slash-separated segments of `[A-Za-z0-9_-]` (no dots, no empty segment). */
+/** Whether `key` is slash-separated segments of `[A-Za-z0-9_-]` (no dots, no empty segment). */
+export const isObjectKey = (key: string): boolean => key.length <= MAX_KEY_LENGTH && KEY_PATTERN.test(key);
+
+/** Throws unless `key` is a valid object key (see `isObjectKey`). */
 export function assertObjectKey(key: string): void {
-  if (key.length > MAX_KEY_LENGTH || !KEY_PATTERN.test(key)) throw new Error(`invalid object key: ${JSON.stringify(key.slice(0, 80))}`);
+  if (!isObjectKey(key)) throw new Error(`invalid object key: ${JSON.stringify(key.slice(0, 80))}`);
 }

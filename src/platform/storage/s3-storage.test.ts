@@ -75,6 +75,23 @@ describe('S3 object storage (real AWS SDK against a local S3 server)', () => {
     await expect(storage.get('tenant-a/gone')).rejects.toBeInstanceOf(ObjectNotFound);
   });
 
+  it('lists every object with its last-modified time, following continuation tokens across pages', async () => {
+    const modified = new Date('2026-11-30T10:00:00.000Z');
+    const keys = Array.from({ length: 2_345 }, (_, i) => `tenant-list/obj-${String(i).padStart(5, '0')}`);
+    for (const key of keys) fake.objects.set(key, { body: Buffer.from(key), headers: {}, modified });
+    try {
+      const before = fake.requests.length;
+      const listed = [];
+      for await (const object of storage.list()) if (object.key.startsWith('tenant-list/')) listed.push(object);
+      expect(listed.map((o) => o.key).sort()).toEqual(keys);
+      expect(listed.every((o) => o.lastModified.getTime() === modified.getTime())).toBe(true);
+      // 1,000 keys a page: the other tests' objects push it to three requests at least.
+      expect(fake.requests.slice(before).filter((r) => r.operation === 'ListObjectsV2').length).toBeGreaterThanOrEqual(3);
+    } finally {
+      for (const key of keys) fake.objects.delete(key);
+    }
+  });
+
   it('refuses keys that could escape their prefix before any request', async () => {
     const before = fake.requests.length;
     await expect(storage.put('../etc/passwd', streamOf(Buffer.from('x')))).rejects.toThrow(/invalid object key/);

@@ -1,7 +1,7 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, S3Client, type ServerSideEncryption } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, paginateListObjectsV2, S3Client, type ServerSideEncryption } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
-import { assertObjectKey, ObjectNotFound, type ObjectStorage } from './object-storage.js';
+import { assertObjectKey, ObjectNotFound, type ObjectStorage, type StoredObject } from './object-storage.js';
 
 export interface S3StorageOptions {
   bucket: string;
@@ -77,6 +77,13 @@ export function createS3Storage(options: S3StorageOptions): ObjectStorage {
     async delete(key) {
       assertObjectKey(key);
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    },
+    async *list(): AsyncIterable<StoredObject> {
+      for await (const page of paginateListObjectsV2({ client }, { Bucket })) {
+        for (const object of page.Contents ?? []) {
+          if (object.Key !== undefined && object.LastModified !== undefined) yield { key: object.Key, lastModified: object.LastModified };
+        }
+      }
     },
     async check() {
       try {

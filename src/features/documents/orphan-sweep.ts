@@ -1,0 +1,47 @@
+import { isUuid } from '../../platform/db/uuid.js';
+import type { ObjectStorage } from '../../platform/storage/object-storage.js';
+import { storageKeysInUse, type Db } from './documents-store.js';
+
+const BATCH = 500;
+
+export interface OrphanSweepOptions {
+  /** Objects younger than this are left alone: their upload may still be writing its row. */
+  minAgeMs: number;
+  now?: Date;
+  signal?: AbortSignal | undefined;
+}
+
+/** A document's key, `<tenant uuid>/<document uuid>`: nothing else in the store is ever ours to delete. */
+export function isDocumentKey(key: string): boolean {
+  const [tenant, document, extra] = key.split('/');
+  return extra === undefined && isUuid(tenant) && isUuid(document);
+}
+
+/**
+ * Deletes stored objects that no document row points to: what a crash between storing an
+ * upload's bytes and writing its row leaves behind. Only document-shaped keys older than
+ * `minAgeMs` are candidates; rows that are soft-deleted still own their objects (the purge
+ * removes those). Returns the keys it deleted.
+ */
+export async function sweepOrphanObjects(db: Db, storage: ObjectStorage, options: OrphanSweepOptions): Promise<string[]> {
+  const cutoff = (options.now ?? new Date()).getTime() - options.minAgeMs;
+  const deleted: string[] = [];
+  let batch: string[] = [];
+  const settle = async () => {
+    const inUse = await storageKeysInUse(db, batch);
+    for (const key of batch) {
+      if (inUse.has(key)) continue;
+      await storage.delete(key);
+      deleted.push(key);
+    }
+    batch = [];
+  };
+  for await (const object of storage.list()) {
+    if (options.signal?.aborted) break;
+    if (object.lastModified.getTime() > cutoff || !isDocumentKey(object.key)) continue;
+    batch.push(object.key);
+    if (batch.length >= BATCH) await settle();
+  }
+  if (!options.signal?.aborted) await settle();
+  return deleted;
+}
