@@ -141,7 +141,7 @@ describe.each(databaseTargets())('documents store on $name', (factory) => {
     }
   });
 
-  it('the orphan sweep deletes old document objects without a row, and nothing young, owned (deleted rows too) or foreign', async () => {
+  it('the orphan sweep deletes old document objects without a row and old unfinished writes, and nothing young, owned (deleted rows too) or foreign', async () => {
     await migrateUp(fresh.handle);
     const db = fresh.handle.db;
     const dir = await mkdtemp(join(tmpdir(), 'rampart-orphans-'));
@@ -167,13 +167,16 @@ describe.each(databaseTargets())('documents store on $name', (factory) => {
       expect(listed.map((o) => o.key).sort()).toEqual([...[live, deleted, orphanOld, orphanYoung].map((id) => `${ours}/${id}`), 'backups/nightly'].sort());
       expect(listed.find((o) => o.key === 'backups/nightly')?.lastModified.getTime()).toBe(twoHoursAgo.getTime());
 
-      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 3_600_000 })).toEqual([`${ours}/${orphanOld}`]);
+      await writeFile(join(root, '.incoming', 'in-flight.part'), 'still being written');
+
+      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 3_600_000 })).toEqual({ deleted: [`${ours}/${orphanOld}`], abandonedWrites: 1 });
       expect((await readdir(join(root, ours))).sort()).toEqual([live, deleted, orphanYoung].sort());
       expect(await readdir(join(root, 'backups'))).toEqual(['nightly']);
+      expect(await readdir(join(root, '.incoming'))).toEqual(['in-flight.part']);
       // A second run finds nothing more; an aborted one deletes nothing.
-      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 3_600_000 })).toEqual([]);
-      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 0, signal: AbortSignal.abort() })).toEqual([]);
-      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 0 })).toEqual([`${ours}/${orphanYoung}`]);
+      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 3_600_000 })).toEqual({ deleted: [], abandonedWrites: 0 });
+      expect(await sweepOrphanObjects(db, storage, { minAgeMs: 0, signal: AbortSignal.abort() })).toEqual({ deleted: [], abandonedWrites: 0 });
+      expect((await sweepOrphanObjects(db, storage, { minAgeMs: 0, now: new Date(Date.now() + 1_000) })).deleted).toEqual([`${ours}/${orphanYoung}`]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -8,7 +8,7 @@ import { outageSwitch } from './outage-switch.js';
  * real protocol (path-style URLs, XML answers), so tests run the genuine `@aws-sdk/client-s3`
  * and `@aws-sdk/lib-storage` against it: PutObject, GetObject, DeleteObject, HeadBucket,
  * ListObjectsV2 (paged by continuation token) and multipart uploads (Create, UploadPart,
- * Complete, Abort). Signatures are not checked.
+ * Complete, Abort, ListMultipartUploads). Signatures are not checked.
  * Chosen over an npm emulator: `s3rver`, the maintained-looking one, pulls in busboy 0.3
  * (dicer), which `npm audit --audit-level=high` flags.
  */
@@ -22,11 +22,13 @@ export interface FakeS3 {
   requests: Array<{ operation: string; key: string; sse: string | undefined }>;
   /** Multipart uploads begun and neither completed nor aborted. */
   openUploads(): number;
+  /** The same, by upload id: tests backdate `initiated` to age one. */
+  uploads: Map<string, PendingUpload>;
   setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
-interface PendingUpload { key: string; parts: Map<number, Buffer>; headers: Record<string, string> }
+export interface PendingUpload { key: string; parts: Map<number, Buffer>; headers: Record<string, string>; initiated: Date }
 
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 
@@ -63,7 +65,7 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
       const method = req.method ?? 'GET';
       const query = url.searchParams;
       const operation = !key
-        ? (method === 'GET' && query.get('list-type') === '2' ? 'ListObjectsV2' : `${method}Bucket`)
+        ? (method === 'GET' && query.get('list-type') === '2' ? 'ListObjectsV2' : method === 'GET' && query.has('uploads') ? 'ListMultipartUploads' : `${method}Bucket`)
         : query.has('uploads') ? 'CreateMultipartUpload'
           : query.has('partNumber') ? 'UploadPart'
             : query.has('uploadId') ? (method === 'POST' ? 'CompleteMultipartUpload' : method === 'DELETE' ? 'AbortMultipartUpload' : 'ListParts')
@@ -91,6 +93,20 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
           const next = truncated ? `<NextContinuationToken>${page.at(-1)}</NextContinuationToken>` : '';
           return xml(res, 200, `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><Prefix>${prefix}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}${next}</ListBucketResult>`);
         }
+        case 'ListMultipartUploads': {
+          // Ordered by key, then upload id; the markers say where the previous page ended.
+          const maxUploads = Math.min(Number(query.get('max-uploads') ?? 1000), 1000);
+          const keyMarker = query.get('key-marker') ?? '';
+          const idMarker = query.get('upload-id-marker') ?? '';
+          const all = [...uploads.entries()].map(([id, u]) => ({ id, ...u }))
+            .sort((a, b) => (a.key === b.key ? (a.id < b.id ? -1 : 1) : a.key < b.key ? -1 : 1))
+            .filter((u) => u.key > keyMarker || (u.key === keyMarker && idMarker !== '' && u.id > idMarker));
+          const page = all.slice(0, maxUploads);
+          const truncated = all.length > maxUploads;
+          const entries = page.map((u) => `<Upload><Key>${u.key}</Key><UploadId>${u.id}</UploadId><Initiated>${u.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`).join('');
+          const next = truncated ? `<NextKeyMarker>${page.at(-1)!.key}</NextKeyMarker><NextUploadIdMarker>${page.at(-1)!.id}</NextUploadIdMarker>` : '';
+          return xml(res, 200, `<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${bucket}</Bucket><KeyMarker>${keyMarker}</KeyMarker><UploadIdMarker>${idMarker}</UploadIdMarker><MaxUploads>${maxUploads}</MaxUploads><IsTruncated>${truncated}</IsTruncated>${next}${entries}</ListMultipartUploadsResult>`);
+        }
         case 'PUTObject':
           objects.set(key, { body, headers: sse, modified: new Date() });
           return xml(res, 200, '', { etag: etagOf(body), ...sse });
@@ -106,7 +122,7 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
           return void res.end();
         case 'CreateMultipartUpload': {
           const uploadId = randomUUID();
-          uploads.set(uploadId, { key, parts: new Map(), headers: sse });
+          uploads.set(uploadId, { key, parts: new Map(), headers: sse, initiated: new Date() });
           return xml(res, 200, `<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`, sse);
         }
         case 'UploadPart': {
@@ -159,6 +175,7 @@ export async function startFakeS3(bucket = 'rampart-test'): Promise<FakeS3> {
     objects,
     requests,
     openUploads: () => uploads.size,
+    uploads,
     setDown: outage.setDown,
     close: outage.close,
   };

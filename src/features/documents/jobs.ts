@@ -97,9 +97,10 @@ export function sweepOrphansJob(deps: DocumentJobsDeps): JobDefinition {
     maxAttempts: 3,
     timeoutMs: 30 * 60_000,
     async run(_payload, context) {
-      const deleted = await sweepOrphanObjects(deps.db, deps.storage, { minAgeMs: ORPHAN_MIN_AGE_MS, signal: context.signal });
+      const { deleted, abandonedWrites } = await sweepOrphanObjects(deps.db, deps.storage, { minAgeMs: ORPHAN_MIN_AGE_MS, signal: context.signal });
       // Keys are ids only (tenant/document), never content.
       if (deleted.length > 0) context.logger.warn({ deleted: deleted.length, keys: deleted.slice(0, 20) }, 'stored objects without a document row deleted');
+      if (abandonedWrites > 0) context.logger.warn({ abandoned_writes: abandonedWrites }, 'unfinished uploads removed');
     },
   };
 }

@@ -17,14 +17,22 @@ export function isDocumentKey(key: string): boolean {
   return extra === undefined && isUuid(tenant) && isUuid(document);
 }
 
+export interface SweepResult {
+  /** Keys of the objects deleted. */
+  deleted: string[];
+  /** Unfinished writes removed (temp files, multipart uploads). */
+  abandonedWrites: number;
+}
+
 /**
  * Deletes stored objects that no document row points to: what a crash between storing an
  * upload's bytes and writing its row leaves behind. Only document-shaped keys older than
  * `minAgeMs` are candidates; rows that are soft-deleted still own their objects (the purge
- * removes those). Returns the keys it deleted.
+ * removes those). Unfinished writes as old are removed first (a crash during the put itself).
  */
-export async function sweepOrphanObjects(db: Db, storage: ObjectStorage, options: OrphanSweepOptions): Promise<string[]> {
+export async function sweepOrphanObjects(db: Db, storage: ObjectStorage, options: OrphanSweepOptions): Promise<SweepResult> {
   const cutoff = (options.now ?? new Date()).getTime() - options.minAgeMs;
+  const abandonedWrites = options.signal?.aborted ? 0 : await storage.removeAbandonedWrites(new Date(cutoff), isDocumentKey);
   const deleted: string[] = [];
   let batch: string[] = [];
   const settle = async () => {
@@ -43,5 +51,5 @@ export async function sweepOrphanObjects(db: Db, storage: ObjectStorage, options
     if (batch.length >= BATCH) await settle();
   }
   if (!options.signal?.aborted) await settle();
-  return deleted;
+  return { deleted, abandonedWrites };
 }

@@ -86,6 +86,24 @@ export function createLocalStorage(root: string): ObjectStorage {
         if (info) yield { key, lastModified: info.mtime };
       }
     },
+    async removeAbandonedWrites(olderThan) {
+      // Every temp file here is one of our puts (their names are random, not keys); a live put
+      // is younger than any sensible cut-off.
+      const names = await readdir(incoming).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return [] as string[];
+        throw error;
+      });
+      let removed = 0;
+      for (const name of names) {
+        if (!name.endsWith('.part')) continue;
+        const path = join(incoming, name);
+        const info = await stat(path).catch(() => undefined);
+        if (!info || info.mtime >= olderThan) continue;
+        await unlink(path).catch(() => undefined);
+        removed++;
+      }
+      return removed;
+    },
     async check() {
       try {
         await ensureRoot();

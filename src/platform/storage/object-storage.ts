@@ -15,6 +15,11 @@ export interface ObjectStorage {
   delete(key: string): Promise<void>;
   /** Every stored object, in no promised order, fetched a page at a time (for sweeps, never on a request path). */
   list(): AsyncIterable<StoredObject>;
+  /**
+   * Removes writes a crash left unfinished (local temp files, S3 multipart uploads) begun
+   * before `olderThan`; on S3 only those whose key `owns` says are ours. Returns how many.
+   */
+  removeAbandonedWrites(olderThan: Date, owns: (key: string) => boolean): Promise<number>;
   /** Readiness: `ok:local` / `ok:s3`, or an error reason without secrets. */
   check(): Promise<DependencyStatus>;
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeS3, type FakeS3 } from '../../../test/support/fake-s3.js';
 import { ObjectNotFound, type ObjectStorage } from './object-storage.js';
@@ -90,6 +90,23 @@ describe('S3 object storage (real AWS SDK against a local S3 server)', () => {
     } finally {
       for (const key of keys) fake.objects.delete(key);
     }
+  });
+
+  it('aborts multipart uploads begun before the cut-off whose key is ours, across pages, and leaves the rest', async () => {
+    const client = clientFor(fake.url);
+    const begin = async (Key: string) => (await client.send(new CreateMultipartUploadCommand({ Bucket: fake.bucket, Key }))).UploadId!;
+    const [oursOld, oursYoung, foreignOld] = [await begin('docs/old'), await begin('docs/young'), await begin('backups/old')];
+    const dayAgo = new Date(Date.now() - 86_400_000);
+    for (const id of [oursOld, foreignOld]) fake.uploads.get(id)!.initiated = dayAgo;
+    // Enough stale uploads of ours for ListMultipartUploads to page (1,000 a page).
+    const filler = Array.from({ length: 1_200 }, (_, i) => `filler-${String(i).padStart(4, '0')}`);
+    for (const id of filler) fake.uploads.set(id, { key: `docs/filler-${id}`, parts: new Map(), headers: {}, initiated: dayAgo });
+
+    const removed = await storage.removeAbandonedWrites(new Date(Date.now() - 3_600_000), (key) => key.startsWith('docs/'));
+
+    expect(removed).toBe(1 + filler.length);
+    expect([...fake.uploads.keys()].sort()).toEqual([oursYoung, foreignOld].sort());
+    for (const id of [oursYoung, foreignOld]) fake.uploads.delete(id);
   });
 
   it('refuses keys that could escape their prefix before any request', async () => {
