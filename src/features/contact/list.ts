@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type, { type Static } from 'typebox';
+import { FieldDecryptionError } from '../../platform/crypto/field-encryption.js';
 import { bearerOrApiKey, callerOf, requirePermission } from '../auth/index.js';
 import type { ContactFeature } from './contact-feature.js';
-import { FieldDecryptionError } from '../../platform/crypto/field-encryption.js';
 import { openContactContent } from './content-sealing.js';
 import { ContactPageSchema, type ContactMessageSchema } from './schemas.js';
 import { listTenantContactMessages, type ContactMessageRow } from './store.js';
