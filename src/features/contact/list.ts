@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type, { type Static } from 'typebox';
 import { FieldDecryptionError } from '../../platform/crypto/field-encryption.js';
+import type { Logger } from '../../platform/log/logger.js';
 import { bearerOrApiKey, callerOf, requirePermission } from '../auth/index.js';
 import type { ContactFeature } from './contact-feature.js';
 import { openContactContent } from './content-sealing.js';
@@ -13,14 +14,9 @@ const DEFAULT_PAGE = 20;
 
 type ContactMessageView = Static<typeof ContactMessageSchema>;
 
-/** Where a message that does not decrypt is reported (the request's logger). */
-export interface UnreadableReport {
-  error(fields: object, message: string): void;
-}
-
 export const UNREADABLE_CONTENT = 'The content does not decrypt with the current FIELD_ENCRYPTION_KEYS; an operator has to restore the key it was sealed with.';
 
-function viewOf(feature: ContactFeature, row: ContactMessageRow, log: UnreadableReport): ContactMessageView {
+function viewOf(feature: ContactFeature, row: ContactMessageRow, log: Pick<Logger, 'error'>): ContactMessageView {
   const meta = {
     created_at: row.created_at.toISOString(),
     submitted_by: { kind: row.submitter_kind, id: row.submitter_id },
@@ -40,7 +36,7 @@ function viewOf(feature: ContactFeature, row: ContactMessageRow, log: Unreadable
  * One page of a tenant's messages, newest first, decrypted; `next_cursor` is null on the last page.
  * A message that does not decrypt is listed with null content and `unreadable`, and reported to `log`.
  */
-export async function listContactMessages(feature: ContactFeature, tenantId: string, page: { limit: number; cursor?: string | undefined }, log: UnreadableReport): Promise<Static<typeof ContactPageSchema>> {
+export async function listContactMessages(feature: ContactFeature, tenantId: string, page: { limit: number; cursor?: string | undefined }, log: Pick<Logger, 'error'>): Promise<Static<typeof ContactPageSchema>> {
   // One row more than asked says whether another page follows.
   const rows = await listTenantContactMessages(feature.db, tenantId, { limit: page.limit + 1, beforeSeq: page.cursor });
   const shown = rows.slice(0, page.limit);

@@ -11,6 +11,7 @@ import { sanitiseFileName } from './file-name.js';
 import { EXTRACT_TEXT_JOB, type ExtractTextPayload } from './jobs.js';
 import { isExtractable } from './text-extraction.js';
 import { createUploadInspector } from './upload-inspector.js';
+import { documentStorageKey } from './storage-key.js';
 
 const FILE_FIELD = 'file';
 
@@ -63,7 +64,7 @@ export async function uploadDocumentRoute(app: FastifyInstance, deps: DocumentsD
     const inspector = createUploadInspector({ maxBytes: deps.uploadMaxBytes, fileName: name });
     const id = randomUUID();
     // The key says whose it is and nothing the client chose.
-    const storageKey = `${caller.tenantId}/${id}`;
+    const storageKey = documentStorageKey(caller.tenantId, id);
 
     try {
       await deps.storage.put(storageKey, pipeline(part.file, inspector.stream, () => undefined));

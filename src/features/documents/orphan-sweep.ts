@@ -1,6 +1,6 @@
-import { isUuid } from '../../platform/db/uuid.js';
 import type { ObjectStorage } from '../../platform/storage/object-storage.js';
 import { storageKeysInUse, type Db } from './documents-store.js';
+import { isDocumentKey } from './storage-key.js';
 
 const BATCH = 500;
 
@@ -9,12 +9,6 @@ export interface OrphanSweepOptions {
   minAgeMs: number;
   now?: Date;
   signal?: AbortSignal | undefined;
-}
-
-/** A document's key, `<tenant uuid>/<document uuid>`: nothing else in the store is ever ours to delete. */
-export function isDocumentKey(key: string): boolean {
-  const [tenant, document, extra] = key.split('/');
-  return extra === undefined && isUuid(tenant) && isUuid(document);
 }
 
 export interface SweepResult {

@@ -69,14 +69,7 @@ export function createLocalStorage(root: string): ObjectStorage {
       });
     },
     async *list(): AsyncIterable<StoredObject> {
-      let entries;
-      try {
-        entries = await readdir(root, { recursive: true, withFileTypes: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-        throw error;
-      }
-      for (const entry of entries) {
+      for (const entry of await orNoneIfMissing(readdir(root, { recursive: true, withFileTypes: true }))) {
         if (!entry.isFile()) continue;
         const path = join(entry.parentPath ?? entry.path, entry.name);
         // Half-written puts in .incoming are not objects (and their names are not keys).
@@ -89,12 +82,8 @@ export function createLocalStorage(root: string): ObjectStorage {
     async removeAbandonedWrites(olderThan) {
       // Every temp file here is one of our puts (their names are random, not keys); a live put
       // is younger than any sensible cut-off.
-      const names = await readdir(incoming).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return [] as string[];
-        throw error;
-      });
       let removed = 0;
-      for (const name of names) {
+      for (const name of await orNoneIfMissing(readdir(incoming))) {
         if (!name.endsWith('.part')) continue;
         const path = join(incoming, name);
         const info = await stat(path).catch(() => undefined);
@@ -114,4 +103,12 @@ export function createLocalStorage(root: string): ObjectStorage {
       }
     },
   };
+}
+
+/** A directory listing, or none when the directory does not exist yet (nothing stored so far). */
+async function orNoneIfMissing<T>(listing: Promise<T[]>): Promise<T[]> {
+  return listing.catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
 }
