@@ -127,7 +127,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     const jobDefinitions: JobDefinition[] = [];
     const queue = createJobQueue({ definitions: jobDefinitions });
     const storage = await createObjectStorage(storageSettings(config));
-    jobDefinitions.push(...documentJobs({ db: database.db, storage, retentionS: config.documentsRetentionS, purgeSchedule: config.documentsPurgeSchedule, orphanSweepSchedule: config.documentsOrphanSweepSchedule }));
+    jobDefinitions.push(...documentJobs({ db: database.db, storage, retentionS: config.documentsRetentionS, purgeSchedule: config.documentsPurgeSchedule, orphanSweepSchedule: config.documentsOrphanSweepSchedule, extractMaxMemoryMb: config.documentsExtractMaxMemoryMb }));
     const jobHost: JobHost = { db: database.db, queue, logger };
     const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom });
     jobDefinitions.push(...contactJobs({ db: database.db, fieldKeys, mailer, inbox: config.contactInbox }));

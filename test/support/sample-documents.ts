@@ -3,14 +3,20 @@
 
 /** A one-page PDF showing `text` in Helvetica, with a correct cross-reference table. */
 export function pdfWithText(text: string): Buffer {
-  const content = `BT /F1 24 Tf 72 700 Td (${text.replace(/[()\\]/g, (c) => `\\${c}`)}) Tj ET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
+  return pdfWithPages([[text]]);
+}
+
+/** A PDF with one page per entry, each showing its lines in Helvetica, with a correct cross-reference table. */
+export function pdfWithPages(pages: ReadonlyArray<readonly string[]>): Buffer {
+  const escape = (line: string) => line.replace(/[()\\]/g, (c) => `\\${c}`);
+  // Objects 1 (catalog), 2 (pages), 3 (font), then a page and its content stream per page.
+  const pageIds = pages.map((_, i) => 4 + 2 * i);
+  const objects = ['<< /Type /Catalog /Pages 2 0 R >>', `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pages.length} >>`, '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>'];
+  pages.forEach((lines, i) => {
+    const content = `BT /F1 24 Tf 72 700 Td 28 TL ${lines.map((line) => `(${escape(line)}) '`).join(' ')} ET`;
+    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${pageIds[i]! + 1} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`);
+    objects.push(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`);
+  });
   let out = '%PDF-1.4\n';
   const offsets: number[] = [];
   objects.forEach((body, i) => {

@@ -26,6 +26,8 @@ export interface DocumentJobsDeps {
   purgeSchedule: string;
   /** DOCUMENTS_ORPHAN_SWEEP_SCHEDULE (cron, UTC). */
   orphanSweepSchedule: string;
+  /** DOCUMENTS_EXTRACT_MAX_MEMORY_MB: heap of the thread that parses one PDF or HTML document. */
+  extractMaxMemoryMb: number;
 }
 
 const EXTRACT_MAX_ATTEMPTS = 4;
@@ -57,7 +59,7 @@ export function extractTextJob(deps: DocumentJobsDeps): JobDefinition<ExtractTex
       try {
         const content = await deps.storage.get(doc.storage_key);
         context.signal.addEventListener('abort', () => content.destroy(new Error('extraction aborted')), { once: true });
-        const text = await extractText(doc.content_type, content, Number(doc.size_bytes));
+        const text = await extractText(doc.content_type, content, Number(doc.size_bytes), { maxHeapMb: deps.extractMaxMemoryMb, signal: context.signal });
         await recordExtractedText(deps.db, doc.id, text);
         context.logger.info({ document_id: doc.id, chars: text.length }, 'document text extracted');
       } catch (error) {

@@ -5,7 +5,7 @@ import { extractText, isExtractable, MAX_INDEXED_BYTES, normaliseText, Unextract
 
 const extract = (contentType: string, body: string | Buffer) => {
   const bytes = Buffer.from(body);
-  return extractText(contentType, Readable.from([bytes]), bytes.length);
+  return extractText(contentType, Readable.from([bytes]), bytes.length, { maxHeapMb: 512 });
 };
 
 describe('extractText', () => {

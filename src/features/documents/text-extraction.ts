@@ -1,4 +1,8 @@
 import type { Readable } from 'node:stream';
+import { UnextractableDocument } from './document-parsers.js';
+import { parseInThread, type ThreadLimits } from './extraction-thread.js';
+
+export { UnextractableDocument };
 
 /** Text is indexed up to this many bytes of UTF-8: PostgreSQL refuses a tsvector over 1 MB, and headlines re-read the text. */
 export const MAX_INDEXED_BYTES = 256 * 1024;
@@ -12,19 +16,17 @@ export function isExtractable(contentType: string): boolean {
   return EXTRACTORS[baseType(contentType)] !== undefined;
 }
 
-/** A document that cannot be indexed however often it is retried (corrupt PDF, too large). */
-export class UnextractableDocument extends Error {
-  override name = 'UnextractableDocument';
-}
-
-/** The searchable text of a stored document, read from `content` (which is consumed or destroyed). */
-export async function extractText(contentType: string, content: Readable, sizeBytes: number): Promise<string> {
+/**
+ * The searchable text of a stored document, read from `content` (which is consumed or destroyed).
+ * PDF and HTML are parsed on a thread of their own, within `limits`.
+ */
+export async function extractText(contentType: string, content: Readable, sizeBytes: number, limits: ThreadLimits): Promise<string> {
   const extractor = EXTRACTORS[baseType(contentType)];
   if (!extractor) throw new UnextractableDocument(`no text extraction for ${baseType(contentType)}`);
-  return normaliseText(await extractor(content, sizeBytes));
+  return normaliseText(await extractor(content, sizeBytes, limits));
 }
 
-type Extractor = (content: Readable, sizeBytes: number) => Promise<string>;
+type Extractor = (content: Readable, sizeBytes: number, limits: ThreadLimits) => Promise<string>;
 
 const plainText: Extractor = async (content) => (await readUpTo(content, MAX_TEXT_READ_BYTES)).toString('utf8');
 
@@ -34,56 +36,15 @@ const EXTRACTORS: Readonly<Record<string, Extractor>> = {
   'text/markdown': plainText,
   'text/csv': plainText,
   'application/json': plainText,
-  'text/html': async (content) => htmlToText((await readUpTo(content, MAX_TEXT_READ_BYTES)).toString('utf8')),
-  'application/pdf': async (content, sizeBytes) => {
+  'text/html': async (content, _size, limits) => parseInThread('html', await readUpTo(content, MAX_TEXT_READ_BYTES), limits),
+  'application/pdf': async (content, sizeBytes, limits) => {
     if (sizeBytes > MAX_PDF_BYTES) {
       content.destroy();
       throw new UnextractableDocument(`PDF larger than ${MAX_PDF_BYTES} bytes is not indexed`);
     }
-    return pdfToText(await readUpTo(content, MAX_PDF_BYTES));
+    return parseInThread('pdf', await readUpTo(content, MAX_PDF_BYTES), limits);
   },
 };
-
-/** Visible text of an HTML page: scripts, styles, link targets and images dropped. */
-export async function htmlToText(html: string): Promise<string> {
-  // Loaded on first use, like unpdf: start-up does not pay for what only the worker needs.
-  const { convert } = await import('html-to-text');
-  return convert(html, {
-    wordwrap: false,
-    selectors: [
-      { selector: 'a', options: { ignoreHref: true } },
-      { selector: 'img', format: 'skip' },
-      { selector: 'script', format: 'skip' },
-      { selector: 'style', format: 'skip' },
-      { selector: 'noscript', format: 'skip' },
-      { selector: 'h1', options: { uppercase: false } },
-      { selector: 'h2', options: { uppercase: false } },
-      { selector: 'h3', options: { uppercase: false } },
-      { selector: 'h4', options: { uppercase: false } },
-      { selector: 'h5', options: { uppercase: false } },
-      { selector: 'h6', options: { uppercase: false } },
-      { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false } },
-    ],
-  });
-}
-
-/** The text of every page. unpdf bundles a serverless pdf.js: no canvas, no worker thread, Node 20. */
-export async function pdfToText(bytes: Buffer): Promise<string> {
-  // Loaded on first use: the web process that never extracts does not pay for pdf.js.
-  const { extractText: extractPdfText, getDocumentProxy } = await import('unpdf');
-  let pdf;
-  try {
-    pdf = await getDocumentProxy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), { isEvalSupported: false, verbosity: 0 });
-  } catch (error) {
-    throw new UnextractableDocument(`not a readable PDF (${(error as Error).name})`);
-  }
-  try {
-    const { text } = await extractPdfText(pdf, { mergePages: true });
-    return text;
-  } finally {
-    await pdf.destroy();
-  }
-}
 
 // NUL cannot be stored in a PostgreSQL text; other controls only confuse snippets.
 // eslint-disable-next-line no-control-regex -- finding control characters is the point

@@ -1,0 +1,53 @@
+/** A document that cannot be indexed however often it is retried (corrupt PDF, too large). */
+export class UnextractableDocument extends Error {
+  override name = 'UnextractableDocument';
+}
+
+/** The formats whose parsing is CPU-heavy enough to run on a thread of its own (see extraction-thread.ts). */
+export type ParsedFormat = 'pdf' | 'html';
+
+export function parseDocument(format: ParsedFormat, bytes: Uint8Array): Promise<string> {
+  return format === 'pdf' ? pdfToText(bytes) : htmlToText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+}
+
+/** Visible text of an HTML page: scripts, styles, link targets and images dropped. */
+export async function htmlToText(html: string): Promise<string> {
+  // Loaded on first use, like unpdf: start-up does not pay for what only the worker needs.
+  const { convert } = await import('html-to-text');
+  return convert(html, {
+    wordwrap: false,
+    selectors: [
+      { selector: 'a', options: { ignoreHref: true } },
+      { selector: 'img', format: 'skip' },
+      { selector: 'script', format: 'skip' },
+      { selector: 'style', format: 'skip' },
+      { selector: 'noscript', format: 'skip' },
+      { selector: 'h1', options: { uppercase: false } },
+      { selector: 'h2', options: { uppercase: false } },
+      { selector: 'h3', options: { uppercase: false } },
+      { selector: 'h4', options: { uppercase: false } },
+      { selector: 'h5', options: { uppercase: false } },
+      { selector: 'h6', options: { uppercase: false } },
+      { selector: 'table', format: 'dataTable', options: { uppercaseHeaderCells: false } },
+    ],
+  });
+}
+
+/** The text of every page. unpdf bundles a serverless pdf.js: no canvas, no worker thread of its own, Node 20. */
+export async function pdfToText(bytes: Uint8Array): Promise<string> {
+  // Loaded on first use: the web process that never extracts does not pay for pdf.js.
+  const { extractText: extractPdfText, getDocumentProxy } = await import('unpdf');
+  let pdf;
+  try {
+    // A plain view: pdf.js refuses a Node Buffer.
+    pdf = await getDocumentProxy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { isEvalSupported: false, verbosity: 0 });
+  } catch (error) {
+    throw new UnextractableDocument(`not a readable PDF (${(error as Error).name})`);
+  }
+  try {
+    const { text } = await extractPdfText(pdf, { mergePages: true });
+    return text;
+  } finally {
+    await pdf.destroy();
+  }
+}
