@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEnv, bearer, logIn, postJson, signUp, uniqueEmail, withDatabase } from '../support/auth-client.js';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
 import { download, sha256, uploadDocument } from '../support/documents-client.js';
-import { startRampart, type RampartProcess } from '../support/rampart-process.js';
-import { elfExecutable, pdfWithText, PNG_1X1, windowsExecutable } from '../support/sample-documents.js';
+import { send, startRampart, type RampartProcess } from '../support/rampart-process.js';
+import { elfExecutable, pdfWithPages, pdfWithText, PNG_1X1, windowsExecutable } from '../support/sample-documents.js';
 
 interface Doc { id: string; name: string; content_type: string; size_bytes: number; sha256: string; status: string }
 interface SearchResult extends Doc { rank: number; highlight: string }
@@ -78,6 +78,20 @@ describe.each(databaseTargets())('documents on $name', (factory) => {
       expect(file.headers['content-type']).toBe('application/pdf');
       expect(file.headers['content-disposition']).toBe(`attachment; filename="report.pdf"; filename*=UTF-8''report.pdf`);
       expect(file.headers['x-content-type-options']).toBe('nosniff');
+    });
+
+    it('a long PDF is indexed while the server keeps answering: its event loop never waits on the parse', async () => {
+      const auth = await signedIn('long-pdf');
+      // ~0.8 MB, 600 pages: pdf.js parses it for a second or more, without once yielding to the event loop.
+      const pdf = pdfWithPages(Array.from({ length: 600 }, (_, page) => Array.from({ length: 25 }, (_, line) => `page ${page} line ${line} okapi census`)));
+      expect(pdf.length).toBeLessThan(UPLOAD_MAX_BYTES);
+      const lagMax = async () => Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec((await send(rampart.metricsUrl)).body)?.[1]);
+      await lagMax(); // each scrape restarts the measurement
+      const doc = await uploaded(auth, 'census.pdf', pdf);
+      await extracted(auth, doc.id);
+      // Parsed on the event loop, the whole parse (over a second) shows up here as one delay.
+      expect(await lagMax()).toBeLessThan(0.5);
+      expect((await search(auth, 'okapi census')).results.map((r) => r.id)).toEqual([doc.id]);
     });
 
     it('HTML is indexed by its visible text (not its scripts); Markdown and plain text too; an image only by name', async () => {
