@@ -32,7 +32,7 @@ describe.each(databaseTargets())('contact.notify job ($name)', (factory) => {
 
   const mails = async () => {
     const names = (await readdir(outbox!)).filter((name) => name.endsWith('.json'));
-    return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(outbox!, name), 'utf8')) as { to: string; subject: string; text: string }));
+    return Promise.all(names.map(async (name) => JSON.parse(await readFile(join(outbox!, name), 'utf8')) as { to: string; subject: string; text: string; message_id?: string }));
   };
 
   it('mails the decrypted message to the inbox, and logs its id but not its content', async () => {
@@ -48,6 +48,15 @@ describe.each(databaseTargets())('contact.notify job ($name)', (factory) => {
     expect(mail!.text).toContain(`Tenant: ${tenantId}`);
     expect(lines.join('')).toContain(id);
     expect(lines.join('')).not.toMatch(/Ann|ann@example|call me back|inbox@example/);
+  });
+
+  it('mails a retried message under the same Message-ID, so the inbox can tell it is one message', async () => {
+    const { job, context, id, payload } = await setUp('inbox@example.org');
+    await job.run(payload, context);
+    await job.run(payload, { ...context, attempt: 2 });
+    const sent = await mails();
+    expect(sent).toHaveLength(2);
+    expect(sent.map((mail) => mail.message_id)).toEqual([`<contact.${id}@localhost>`, `<contact.${id}@localhost>`]);
   });
 
   it('completes without mailing when no inbox is configured, and says so', async () => {

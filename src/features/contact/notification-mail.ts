@@ -11,6 +11,8 @@ export function contactNotificationMail(inbox: string, message: { id: string; te
   return {
     to: inbox,
     subject: `Contact message ${message.id}`,
+    // A retried job mails the same message again; the same Message-ID lets the inbox tell.
+    idempotencyKey: `contact.${message.id}`,
     text: [
       `From: ${content.name} <${content.email}>`,
       `Received: ${message.created_at.toISOString()}`,

@@ -3,6 +3,22 @@ export interface MailMessage {
   subject: string;
   text: string;
   html?: string;
+  /**
+   * Names this message for good ([A-Za-z0-9.-], e.g. `contact.<uuid>`): it becomes the
+   * Message-ID `<key@sender's domain>`, the same on every retry. A job is retried when it cannot
+   * know whether its send went through (a timeout after the server took the data, a crash before
+   * the job was marked done); receiving systems that drop a repeated Message-ID (Gmail, Sieve's
+   * `duplicate`) then show one message, and anyone else can see the two are the same.
+   */
+  idempotencyKey?: string;
+}
+
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/;
+
+/** `<key@domain>`, the domain taken from the sender address (`Name <user@domain>` or `user@domain`). */
+export function stableMessageId(idempotencyKey: string, from: string): string {
+  const domain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? 'localhost';
+  return `<${idempotencyKey}@${domain}>`;
 }
 
 /** Sends one message; resolves with an id to correlate logs, rejects if it was not accepted. */
@@ -20,4 +36,7 @@ export function assertSendable(message: MailMessage): void {
     throw new TypeError('mail recipient and subject must be a single line');
   }
   if (message.to.trim() === '') throw new TypeError('mail recipient is empty');
+  if (message.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(message.idempotencyKey)) {
+    throw new TypeError('mail idempotency key must be 1-128 characters of [A-Za-z0-9.-]');
+  }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertSendable, type Mailer } from './mailer.js';
+import { assertSendable, stableMessageId, type Mailer } from './mailer.js';
 
 export interface OutboxMessage {
   id: string;
@@ -11,6 +11,8 @@ export interface OutboxMessage {
   subject: string;
   text: string;
   html?: string;
+  /** Set when the sender gave an idempotency key: what SMTP would send as Message-ID. */
+  message_id?: string;
 }
 
 /**
@@ -26,6 +28,7 @@ export function createOutboxMailer(options: { directory: string; from: string })
       const now = new Date();
       const id = randomUUID();
       const record: OutboxMessage = { id, date: now.toISOString(), from: options.from, ...pickMessage(message) };
+      if (message.idempotencyKey !== undefined) record.message_id = stableMessageId(message.idempotencyKey, options.from);
       // ISO time without ':' (not allowed in Windows file names) sorts in sending order.
       const name = `${now.toISOString().replace(/[:.]/g, '-')}-${id}.json`;
       await mkdir(options.directory, { recursive: true, mode: 0o700 });

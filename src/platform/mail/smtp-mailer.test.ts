@@ -131,6 +131,31 @@ describe('SMTP mailer', () => {
     expect(mail.data).toContain(`Message-ID: ${id}`);
   });
 
+  it('sends the same Message-ID on every send of a message with an idempotency key', async () => {
+    const server = await startSmtpServer();
+    servers.push(server);
+    const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${server.port}`, from: 'Rampart <no-reply@mail.example.com>' });
+    const message = { to: 'inbox@example.com', subject: 'Contact', text: 'body', idempotencyKey: 'contact.5f0c6b1e-8d2a-4c3b-9e4f-0a1b2c3d4e5f' };
+    const first = await mailer.send(message);
+    const retry = await mailer.send(message);
+    expect(first.id).toBe('<contact.5f0c6b1e-8d2a-4c3b-9e4f-0a1b2c3d4e5f@mail.example.com>');
+    expect(retry.id).toBe(first.id);
+    expect(server.received.map((mail) => (mail as ReceivedMail).data.match(/^Message-ID: (.*)$/m)?.[1]?.trim())).toEqual([first.id, first.id]);
+    // Without a key, each send gets a new id.
+    const [a, b] = [await mailer.send({ to: 'inbox@example.com', subject: 'x', text: 'y' }), await mailer.send({ to: 'inbox@example.com', subject: 'x', text: 'y' })];
+    expect(a.id).not.toBe(b.id);
+  });
+
+  it('refuses an idempotency key that could break the header, and sends nothing', async () => {
+    const server = await startSmtpServer();
+    servers.push(server);
+    const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${server.port}`, from: 'no-reply@example.com' });
+    for (const idempotencyKey of ['', 'a>b', 'a b', 'x\r\nBcc: evil@example.com', 'a@b', '.'.repeat(129)]) {
+      await expect(mailer.send({ to: 'inbox@example.com', subject: 'x', text: 'y', idempotencyKey })).rejects.toThrow(/idempotency key/);
+    }
+    expect(server.received).toEqual([]);
+  });
+
   it('sends the HTML part alongside the text when given', async () => {
     const server = await startSmtpServer();
     servers.push(server);

@@ -3,7 +3,7 @@ import type * as Nodemailer from 'nodemailer';
 
 // Loaded when an SMTP mailer is made: the embedded default writes to the outbox instead.
 const loadNodemailer = lazyRequire<typeof Nodemailer>('nodemailer');
-import { assertSendable, type Mailer } from './mailer.js';
+import { assertSendable, stableMessageId, type Mailer } from './mailer.js';
 
 export interface SmtpMailerOptions {
   /** `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://user:pass@host:465`. */
@@ -65,6 +65,7 @@ export function createSmtpMailer(options: SmtpMailerOptions): Mailer {
           subject: message.subject,
           text: message.text,
           ...(message.html === undefined ? {} : { html: message.html }),
+          ...(message.idempotencyKey === undefined ? {} : { messageId: stableMessageId(message.idempotencyKey, options.from) }),
         });
         return { id: info.messageId };
       } catch (error) {
