@@ -36,10 +36,11 @@ export function postgresBinDir(): string | undefined {
 /**
  * Starts a throwaway PostgreSQL cluster on a free port in a temp dir, for tests that must
  * kill and restart the server, or check real password authentication (`passwordAuthFor`:
- * that role logs in with scram-sha-256; the shared cluster trusts everyone on 127.0.0.1).
+ * that role logs in with scram-sha-256; the shared cluster trusts everyone on 127.0.0.1), or
+ * TLS (`tls`: the server presents that certificate and refuses connections without TLS).
  * Never touches the shared cluster.
  */
-export async function startPrivatePostgres(options: { passwordAuthFor?: string } = {}): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: { passwordAuthFor?: string; tls?: { certPem: string; keyPem: string } } = {}): Promise<PrivatePostgres> {
   const binDir = postgresBinDir();
   if (!binDir) throw new Error('PostgreSQL server binaries not found; set PG_BIN_DIR');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-pg-'));
@@ -55,6 +56,20 @@ export async function startPrivatePostgres(options: { passwordAuthFor?: string }
       path.join(dataDir, 'postgresql.conf'),
       `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\n`,
     );
+    if (options.tls) {
+      // PostgreSQL reads its key only if the cluster's owner owns it and nobody else can.
+      const owned = async (name: string, content: string) => {
+        const file = path.join(dataDir, name);
+        await writeFile(file, content, { mode: 0o600 });
+        await asOwner('chmod', ['0600', file]).catch(() => {});
+        if (process.getuid?.() === 0) await run('chown', ['postgres:postgres', file]);
+      };
+      await owned('server.crt', options.tls.certPem);
+      await owned('server.key', options.tls.keyPem);
+      await appendFile(path.join(dataDir, 'postgresql.conf'), `ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n`);
+      const hba = path.join(dataDir, 'pg_hba.conf');
+      await writeFile(hba, `hostnossl all all 0.0.0.0/0 reject\n${await readFile(hba, 'utf8')}`);
+    }
     if (options.passwordAuthFor) {
       // First match wins: this role must present its password over TCP; the superuser stays on trust.
       const hba = path.join(dataDir, 'pg_hba.conf');
