@@ -2,12 +2,22 @@ import { register } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
-import type { JobHost } from '../main.js';
+import type { Kysely } from 'kysely';
+import { defineFeature, type FeatureDefinition } from '../feature.js';
 import { packageRoot } from '../package-info.js';
-import type { JobDefinition } from '../platform/queue/job-types.js';
+import type { Tables } from '../platform/db/tables.js';
+import type { Logger } from '../platform/log/logger.js';
+import type { JobDefinition, JobQueue } from '../platform/queue/job-types.js';
 
 // Replaced with `true` by scripts/bundle.mjs; undeclared (typeof 'undefined') when running from dist/src.
 declare const RAMPART_BUNDLE: boolean | undefined;
+
+/** What a plugin's job definitions get to work with. */
+export interface JobHost {
+  db: Kysely<Tables>;
+  queue: JobQueue;
+  logger: Logger;
+}
 
 /** What a `--plugin` module may bring: routes (its default export) and job types (`export function jobs(host)`). */
 export interface Extension {
@@ -15,10 +25,20 @@ export interface Extension {
   jobs?: (host: JobHost) => JobDefinition[];
 }
 
-/** Called once per process (`serve` or `worker`). */
-export async function loadExtensions(paths: readonly string[] = []): Promise<Extension[]> {
+/** Called once per process (`serve` or `worker`): each module becomes a feature started after the built-in ones. */
+export async function loadExtensions(paths: readonly string[] = []): Promise<FeatureDefinition[]> {
   if (paths.length > 0) shareKyselyWithExtensions();
-  return Promise.all(paths.map(loadExtension));
+  return (await Promise.all(paths.map(loadExtension))).map((extension, i) => extensionFeature(paths[i]!, extension));
+}
+
+function extensionFeature(path: string, extension: Extension): FeatureDefinition {
+  return defineFeature({
+    name: `plugin ${path}`,
+    start: ({ db, queue, logger, roles }) => ({
+      routes: roles.web && extension.routes ? [extension.routes] : [],
+      jobs: extension.jobs?.({ db, queue, logger }) ?? [],
+    }),
+  });
 }
 
 /**

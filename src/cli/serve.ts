@@ -14,8 +14,7 @@ export async function serveCommand(options: ServeOptions): Promise<void> {
   const rampart = await startRampart(config, {
     web: true,
     worker: options.withWorker === true,
-    plugins: extensions.flatMap((extension) => (extension.routes ? [extension.routes] : [])),
-    jobs: extensions.flatMap((extension) => (extension.jobs ? [extension.jobs] : [])),
+    extensions,
     secrets,
   });
   const lines = [`Rampart ${config.env} listening on ${rampart.urls.api}`];

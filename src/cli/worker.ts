@@ -7,8 +7,7 @@ import { stopOnSignals } from './serve.js';
 export async function workerCommand(options: { plugin?: string[] } = {}): Promise<void> {
   const { config, secrets } = await resolveRuntime();
   const extensions = await loadExtensions(options.plugin);
-  const jobs = extensions.flatMap((extension) => (extension.jobs ? [extension.jobs] : []));
-  const rampart = await startRampart(config, { web: false, worker: true, jobs, secrets });
+  const rampart = await startRampart(config, { web: false, worker: true, extensions, secrets });
   process.stderr.write(`Rampart worker running (${config.env})\n  metrics      ${rampart.urls.metrics} (internal; /health for probes)\n`);
   stopOnSignals(rampart);
 }

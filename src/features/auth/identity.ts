@@ -19,7 +19,8 @@ import { deriveKeyEncryptionKey, explainMissingTables, loadKeyring, type Refresh
 import { createOidcVerifier, type OidcVerifier } from './oidc-verifier.js';
 import { createFieldKeyring, type FieldKeyring } from '../../platform/crypto/field-keyring.js';
 import { createEmailProtection, deriveFallbackFieldKeys, type EmailProtection } from './email-protection.js';
-import { createPermissionTable, parseExtraPermissions, type PermissionTable } from './permissions.js';
+import { accessControl } from './access-control.js';
+import type { PermissionTable } from './permissions.js';
 import type { Db, RequestContext } from './store.js';
 
 /** Everything the auth routes share, built once at start. */
@@ -93,7 +94,7 @@ function oidcVerifierFor(config: AccessControlConfig): OidcVerifier | undefined 
 export async function createIdentity(config: IdentityConfig & AccessControlConfig, db: Db, logger: Logger, shared: SharedIdentityState = {}): Promise<Identity> {
   if (!config.appSecret) throw new Error('APP_SECRET is required for authentication (it encrypts the signing keys)');
   // Before any key is loaded: a typo in the role table stops the start, it never grants silently.
-  const permissions = createPermissionTable(parseExtraPermissions(config.rbacExtraPermissions));
+  const { permissions } = accessControl(config, db);
   const [keyring, hasher] = await Promise.all([
     loadKeyring(db, deriveKeyEncryptionKey(config.appSecret), {
       intervalMs: (config.authKeyringRefreshS ?? 30) * 1000,

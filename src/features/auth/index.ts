@@ -30,6 +30,7 @@ import { signupRoute } from './signup.js';
 export { createIdentity, type Identity } from './identity.js';
 export { callerOf, requireScope, type ApiKeyPrincipal, type Caller } from './api-key-auth.js';
 export { requirePermission, type AccessControl } from './require-permission.js';
+export { accessControl } from './access-control.js';
 export { bearerOrApiKey, Email } from './schemas.js';
 export { BASE_PERMISSIONS, type Permission } from './permissions.js';
 

@@ -1,7 +1,6 @@
 import { existsSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_DATA_DIR } from '../../config/data-dir.js';
 import { copyToScratch } from './template-copy.js';
 import { migratedTemplateDir, pgliteDir, pgliteTemplateDir } from './template-paths.js';
 
@@ -31,6 +30,8 @@ export function opensEmbeddedDatabase(args: readonly string[], env: NodeJS.Proce
 }
 
 export interface EarlySeedOptions {
+  /** The data directory when RAMPART_DATA_DIR is unset (the configuration's default, which the caller knows). */
+  defaultDataDir?: string;
   /** Templates to try, first existing wins (default: the migrated one, then the pristine one). */
   templates?: () => string[];
 }
@@ -39,7 +40,9 @@ export interface EarlySeedOptions {
 export function startEarlySeed(args: readonly string[], env: NodeJS.ProcessEnv, options: EarlySeedOptions = {}): void {
   if (pending || !opensEmbeddedDatabase(args, env) || (env.RAMPART_ENV ?? 'development') !== 'development') return;
   try {
-    const clusterDir = path.resolve(pgliteDir(env.RAMPART_DATA_DIR || DEFAULT_DATA_DIR));
+    const dataDir = env.RAMPART_DATA_DIR || options.defaultDataDir;
+    if (dataDir === undefined) return;
+    const clusterDir = path.resolve(pgliteDir(dataDir));
     if (existsSync(clusterDir)) return;
     const template = (options.templates ?? (() => [migratedTemplateDir(), pgliteTemplateDir()]))().find((dir) => existsSync(dir));
     if (template === undefined) return;
