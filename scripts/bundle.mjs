@@ -6,6 +6,7 @@
 import { chmod, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,7 +50,8 @@ const { outputFiles } = await build({
     'threads/extract-text': path.join(root, 'dist', 'src', 'features', 'documents', 'extraction-thread-main.js'),
   },
   // Code that must know it runs from the bundle (src/cli/extensions.ts) tests this identifier.
-  define: { RAMPART_BUNDLE: 'true' },
+  // The commit is baked in for build_info and error reports' release (RAMPART_RELEASE overrides at run time).
+  define: { RAMPART_BUNDLE: 'true', RAMPART_BUILD_GIT_SHA: JSON.stringify(gitSha()) },
   outdir,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
@@ -93,4 +95,15 @@ for (const file of [...outputFiles.filter((f) => !isEntry(f)), ...outputFiles.fi
 }
 for (const dir of ['chunks', 'extensions', 'threads'].map((name) => path.join(outdir, name))) {
   for (const name of await readdir(dir)) if (!written.has(path.join(dir, name))) await rm(path.join(dir, name), { force: true });
+}
+
+/** The checkout's commit, `-dirty` when it has uncommitted changes; empty outside a git checkout (an installed package). */
+function gitSha() {
+  try {
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return dirty ? `${sha}-dirty` : sha;
+  } catch {
+    return '';
+  }
 }

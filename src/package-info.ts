@@ -22,3 +22,9 @@ function findPackageRoot(): string {
 export const packageRoot = findPackageRoot();
 
 export const packageVersion: string = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+// Replaced by scripts/bundle.mjs with the commit the build was made from; undeclared when running from src/ or dist/src.
+declare const RAMPART_BUILD_GIT_SHA: string | undefined;
+
+/** The git commit this build was made from (`unknown` outside a git checkout or unbundled). */
+export const buildGitSha: string = typeof RAMPART_BUILD_GIT_SHA === 'string' && RAMPART_BUILD_GIT_SHA !== '' ? RAMPART_BUILD_GIT_SHA : 'unknown';

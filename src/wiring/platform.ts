@@ -12,12 +12,13 @@ import { migrateUp } from '../platform/db/migrations.js';
 import { migratedTemplateDir } from '../platform/db/template-paths.js';
 import { createLogging, type Logging } from '../platform/log/logger.js';
 import { createMailer } from '../platform/mail/create-mailer.js';
-import { createMetrics, type Metrics } from '../platform/metrics/registry.js';
+import { createMetrics } from '../platform/metrics/registry.js';
 import { createJobQueue } from '../platform/queue/job-queue.js';
 import type { JobDefinition } from '../platform/queue/job-types.js';
 import { createRedisConnection, redisConfigured } from '../platform/redis/redis-connection.js';
 import { createSecretStore, type SecretStore } from '../platform/secrets/secret-store.js';
 import { createObjectStorage, type StorageSettings } from '../platform/storage/create-storage.js';
+import { queryDurationObserver, registerDatabaseMetrics, registerProcessMetrics, registerRedisMetrics } from './platform-metrics.js';
 import { redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from '../secrets-wiring.js';
 
 export interface RunningPlatform {
@@ -60,6 +61,7 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     // A first embedded start copies a cluster with the migrations already applied.
     seedTemplate: migrateOnStart ? migratedTemplateDir() : undefined,
     logger,
+    observeQuery: queryDurationObserver(metrics),
   });
   const closers: Array<() => Promise<void>> = [async () => secrets.stop(), () => database.close()];
   const close = async () => {
@@ -71,7 +73,8 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
       const { applied } = await migrateUp(database);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
     }
-    registerPlatformMetrics(metrics, database, secrets);
+    registerDatabaseMetrics(metrics, database, config.databasePoolMax);
+    registerProcessMetrics(metrics, secrets);
 
     // The queue needs the definitions for their policies (attempts, priority) and the
     // definitions need the queue (a job may enqueue another), hence the late binding.
@@ -89,7 +92,10 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     };
     // Only the web process shares state through Redis (limits, revocations, cache).
     const redis = roles.web && redisConfigured(redisSettings) ? createRedisConnection(redisSettings) : undefined;
-    if (redis) closers.unshift(() => redis.close());
+    if (redis) {
+      closers.unshift(() => redis.close());
+      registerRedisMetrics(metrics, redis);
+    }
 
     const platform: Platform = { config, logger, db: database.db, queue, storage, mailer, fieldKeys, metrics, secrets, redis, roles };
     return { platform, logging, database, jobDefinitions, close };
@@ -97,19 +103,6 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     await close();
     throw err;
   }
-}
-
-function registerPlatformMetrics(metrics: Metrics, database: DatabaseHandle, secrets: SecretStore): void {
-  metrics.gauge('db_pool_connections', 'Database pool connections by state.', ['state'], (set) => {
-    const stats = database.poolStats();
-    set({ state: 'total' }, stats.total);
-    set({ state: 'idle' }, stats.idle);
-    set({ state: 'waiting' }, stats.waiting);
-  });
-  // Names and times only; a failing provider shows as a growing age.
-  metrics.gauge('secrets_provider_last_success_timestamp_seconds', 'When each secrets provider was last read successfully (Unix time).', ['provider'], (set) => {
-    for (const status of secrets.statuses()) if (status.lastSuccessAt) set({ provider: status.name }, status.lastSuccessAt.getTime() / 1000);
-  });
 }
 
 function storageSettings(config: Config): StorageSettings {

@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Dialect } from 'kysely';
 import { lazyRequire } from '../lazy-require.js';
 import type * as Pg from 'pg';
 import type { Logger } from 'pino';
 import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-reason.js';
+import { observedDialect, type QueryObserver } from './observed-dialect.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { holdDataDirLock } from './data-dir-lock.js';
 import { createPGlite, seedFromTemplate } from './pglite-template.js';
@@ -47,6 +48,8 @@ export interface DatabaseOptions {
   seedTemplate?: string;
   /** Receives pooled connections that die while idle (e.g. PostgreSQL restarting), and which password generation new connections use when it changes (never a value). */
   logger?: Pick<Logger, 'warn'> & Partial<Pick<Logger, 'info'>>;
+  /** Sees every statement (metrics, trace spans); the SQL only, never the parameters. */
+  observeQuery?: QueryObserver;
 }
 
 export interface DatabaseHandle {
@@ -67,10 +70,12 @@ export interface DatabaseHandle {
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
-  return opts.url ? openPostgres(opts.url, opts) : openPGlite(opts.dataDir, opts.seedTemplate);
+  return opts.url ? openPostgres(opts.url, opts) : openPGlite(opts.dataDir, opts.seedTemplate, opts.observeQuery);
 }
 
-async function openPGlite(dataDir: string, seedTemplate?: string): Promise<DatabaseHandle> {
+const kyselyOver = (dialect: Dialect, observe: QueryObserver | undefined) => new Kysely<Tables>({ dialect: observe ? observedDialect(dialect, observe) : dialect });
+
+async function openPGlite(dataDir: string, seedTemplate?: string, observeQuery?: QueryObserver): Promise<DatabaseHandle> {
   const dir = pgliteDir(dataDir);
   // Two processes on one PGlite directory corrupt it; the second is refused with a reason.
   const lock = await holdDataDirLock(dataDir);
@@ -78,7 +83,7 @@ async function openPGlite(dataDir: string, seedTemplate?: string): Promise<Datab
     await seedFromTemplate(dir, seedTemplate);
     await mkdir(dir, { recursive: true });
     const dialect = new PGliteDialect(await createPGlite(dir));
-    const db = new Kysely<Tables>({ dialect });
+    const db = kyselyOver(dialect, observeQuery);
     return handle(db, 'pglite', () => dialect.stats(), (channel, onNotify) => dialect.listen(channel, onNotify), () => [], () => lock.release());
   } catch (error) {
     await lock.release();
@@ -182,7 +187,7 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
       }
     }
   };
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: { connect, end: () => pool.end() } }) });
+  const db = kyselyOver(new PostgresDialect({ pool: { connect, end: () => pool.end() } }), opts.observeQuery);
   const stats = () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   return handle(db, 'postgres', stats, (channel, onNotify) => listenOnPostgres(connect, channel, onNotify, opts.logger), secretsNow, async () => {});
 }

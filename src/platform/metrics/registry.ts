@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { HttpRequestSeries } from './http-series.js';
 
 export interface HttpMetrics {
@@ -17,6 +17,8 @@ export interface Metrics {
   tally(name: string, help: string, labelNames: readonly string[]): (...labelValues: string[]) => void;
   /** Registers a gauge whose value is read at scrape time. */
   gauge(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, value: number) => void) => void | Promise<void>): void;
+  /** A histogram of seconds; the returned function starts a timer and gives back the one that observes it. */
+  timer(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): (labels: Record<string, string>) => () => void;
 }
 
 // Buckets resolve the SLO thresholds (0.1 s, 0.5 s, 1 s, 3 s) exactly, so P95 < 1 s and P99 < 3 s
@@ -64,6 +66,10 @@ export function createMetrics(): Metrics {
           await collect((labels, value) => this.set(labels, value));
         },
       });
+    },
+    timer(name, help, labelNames, buckets) {
+      const histogram = new Histogram({ name, help, labelNames, buckets: [...buckets], registers: [registry] });
+      return (labels) => histogram.startTimer(labels);
     },
   };
 }
