@@ -109,6 +109,20 @@ describe('public HTTP port', () => {
     expect(fields).toEqual(['body', 'body/age', 'body/name']);
   });
 
+  it.each([
+    ['body', 422, '/test/orders/7', {}, { quantity: 0 }, 'body/quantity'],
+    ['query string', 400, '/test/orders/7?sort=sideways', {}, { quantity: 1 }, 'querystring/sort'],
+    ['path parameters', 400, '/test/orders/seven', {}, { quantity: 1 }, 'params/id'],
+    ['headers', 400, '/test/orders/7', { 'x-shop': 'SHOP 1' }, { quantity: 1 }, 'headers/x-shop'],
+  ])('answers a schema violation in the %s with %i validation-failed, naming the field', async (_part, status, url, headers, body, field) => {
+    const res = await rampart.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ type: '/problems/validation-failed', title: 'Validation failed', status, errors: [expect.objectContaining({ field })] });
+    const valid = await rampart.request('/test/orders/7?sort=asc', { method: 'POST', headers: { 'content-type': 'application/json', 'x-shop': 'shop' }, body: JSON.stringify({ quantity: 1 }) });
+    expect(valid.status).toBe(200);
+  });
+
   it('accepts a valid body', async () => {
     const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', age: 36 }) });
     expect(res.status).toBe(200);

@@ -9,9 +9,10 @@ import { corsPolicy } from './cors.js';
 import { httpsRedirect } from './https-redirect.js';
 import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
+import { refuseMalformedRequests } from './malformed-requests.js';
 import { frameworkErrorHandler, problemDetails } from './problem.js';
 import { RequestObserver } from './request-observer.js';
-import { securityHeaders } from './security-headers.js';
+import { securityHeaderSet, securityHeaders } from './security-headers.js';
 import { staticAssets } from './static-assets.js';
 
 export interface HttpServerOptions {
@@ -40,6 +41,7 @@ const SCHEMA_COMPILE_DELAY_MS = 1_000;
 /** The public Fastify server with every hardening control, in the order a request meets them. */
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const schemas = lazySchemaCompilers();
+  const hsts = options.forceHttps || options.production;
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; typing it as such keeps one instance type across plugins.
     // Each request's child logger is built on first use only (most requests never log through it).
@@ -56,6 +58,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrorHandler,
+    // Requests Node's parser refuses never reach the hooks below; they get the same headers.
+    clientErrorHandler: refuseMalformedRequests({ headers: securityHeaderSet({ hsts }), logger: options.logger }),
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
     schemaController: { compilersFactory: schemas.compilersFactory },
     // Node's defaults allow a minute for headers and check only every 30 s; a slowloris
@@ -84,7 +88,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.removeContentTypeParser('text/plain');
 
   await app.register(problemDetails);
-  await app.register(securityHeaders, { hsts: options.forceHttps || options.production });
+  await app.register(securityHeaders, { hsts });
   await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });
   if (options.forceHttps) await app.register(httpsRedirect, { trustedProxies: options.trustedProxies });
   await corsPolicy(app, { origins: options.corsOrigins });
