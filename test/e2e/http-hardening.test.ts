@@ -172,6 +172,31 @@ describe('public HTTP port', () => {
     expect((await rampart.request('/assets/../package.json')).status).toBe(404);
   });
 
+  it.each([
+    ['the assets directory', '/assets/'],
+    ['a path climbing out of it', '/assets/..%2fpackage.json'],
+    ['a dotfile', '/assets/.env'],
+    ['a file that does not exist', '/assets/nope.js'],
+  ])('answers %s with a 404 problem that says where assets are', async (_case, url) => {
+    const res = await rampart.request(url);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = res.json<{ type: string; detail: string }>();
+    expect(problem.type).toBe('/problems/not-found');
+    expect(problem.detail).toContain(url.slice(0, 8));
+    expectSecurityHeaders(res);
+  });
+
+  it('answers GET / with the service, its version and links to the docs and probes, each of which answers', async () => {
+    const res = await rampart.request('/');
+    expect(res.status).toBe(200);
+    const index = res.json<{ service: string; version: string; links: Record<string, string> }>();
+    expect(index).toMatchObject({ service: 'rampart', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(Object.keys(index.links)).toEqual(['docs', 'openapi', 'health', 'readiness']);
+    for (const link of Object.values(index.links)) expect((await rampart.request(link)).status, link).toBe(200);
+    expectSecurityHeaders(res);
+  });
+
   it('compresses large static and docs responses for clients that accept it, and leaves API JSON to the proxy', async () => {
     const asset = await rampart.request('/docs/static/swagger-ui-bundle.js', { headers: { 'accept-encoding': 'gzip' } });
     expect(asset.status).toBe(200);

@@ -13,6 +13,7 @@ import { refuseMalformedRequests } from './malformed-requests.js';
 import { frameworkErrorHandler, problemDetails } from './problem.js';
 import { RequestObserver } from './request-observer.js';
 import { securityHeaderSet, securityHeaders } from './security-headers.js';
+import { serviceIndex } from './service-index.js';
 import { staticAssets } from './static-assets.js';
 
 export interface HttpServerOptions {
@@ -97,5 +98,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   await app.register(staticAssets, { root: options.staticRoot });
   if (options.docs) await app.register(apiDocsRoutes, options.docs);
   for (const routes of options.routes) await app.register(routes);
+  serviceIndex(app, { production: options.production, docs: options.docs !== undefined });
   return app;
 }
