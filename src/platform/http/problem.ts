@@ -65,7 +65,22 @@ function validationErrors(error: FastifyError): FieldError[] {
   });
 }
 
-function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** A dependency that is down for this request, recognised from the error its client threw. */
+export interface Outage {
+  slug: ProblemSlug;
+  /** Named in `detail`, e.g. "database". */
+  dependency: string;
+  /** For the log: short, with no host, user or secret in it. */
+  reason: string;
+}
+
+/** Recognises one dependency's outages among thrown errors; undefined for anything else. */
+export type OutageClassifier = (error: unknown) => Outage | undefined;
+
+// The same wait the other dependency outages ask for (identity provider, fail-closed rate limits).
+const OUTAGE_RETRY_AFTER_S = 5;
+
+function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, outages: readonly OutageClassifier[] = []): FastifyReply {
   if (error instanceof HttpProblem) {
     return sendProblem(reply, error.status, error.slug, error.message, error.errors);
   }
@@ -76,6 +91,14 @@ function answerError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   const known = (error.code && FASTIFY_ERRORS[error.code]) || (error instanceof SyntaxError && error.statusCode === 400 ? FASTIFY_ERRORS.FST_ERR_CTP_INVALID_JSON_BODY : undefined);
   if (known) return sendProblem(reply, known.status, known.slug, known.detail);
+  for (const classify of outages) {
+    const outage = classify(error);
+    if (!outage) continue;
+    // Our failure, not the client's: error level, a 5xx in the metrics, nothing of it in the answer.
+    request.log.error({ dependency: outage.dependency, reason: outage.reason }, 'dependency unavailable');
+    reply.header('retry-after', String(OUTAGE_RETRY_AFTER_S));
+    return sendProblem(reply, 503, outage.slug, `The ${outage.dependency} is unavailable right now; retry after ${OUTAGE_RETRY_AFTER_S} seconds.`);
+  }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     request.log.info({ err: error }, 'client error');
@@ -91,9 +114,14 @@ function answerError(error: FastifyError, request: FastifyRequest, reply: Fastif
   );
 }
 
+export interface ProblemDetailsOptions {
+  /** Errors that mean a dependency is down: 503 with `Retry-After` instead of a 500. */
+  outages?: readonly OutageClassifier[];
+}
+
 export const problemDetails = fp(
-  async (app: FastifyInstance) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply));
+  async (app: FastifyInstance, options: ProblemDetailsOptions) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply, options.outages));
     app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'not-found', `No route matches ${request.method} ${pathOf(request.url).slice(0, 200)}.`));
   },
   { name: 'rampart-problem-details' },

@@ -10,7 +10,7 @@ import { httpsRedirect } from './https-redirect.js';
 import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
 import { refuseMalformedRequests } from './malformed-requests.js';
-import { frameworkErrorHandler, problemDetails } from './problem.js';
+import { frameworkErrorHandler, problemDetails, type OutageClassifier } from './problem.js';
 import { RequestObserver } from './request-observer.js';
 import { securityHeaderSet, securityHeaders } from './security-headers.js';
 import { serviceIndex } from './service-index.js';
@@ -33,6 +33,8 @@ export interface HttpServerOptions {
   /** Unset: no docs routes at all. */
   docs?: ApiDocsOptions;
   staticRoot: string;
+  /** Recognise a dependency's outage in an error a route throws (e.g. the database's): 503 with `Retry-After`, not 500. */
+  outages?: readonly OutageClassifier[];
   /** Routes: the platform's own (health) and every feature; each inherits every control. */
   routes: ReadonlyArray<FastifyPluginAsync>;
 }
@@ -88,7 +90,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   // as text/plain is what a cross-site form can post without a CORS preflight: refuse it (415).
   app.removeContentTypeParser('text/plain');
 
-  await app.register(problemDetails);
+  await app.register(problemDetails, { outages: options.outages });
   await app.register(securityHeaders, { hsts });
   await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });
   if (options.forceHttps) await app.register(httpsRedirect, { trustedProxies: options.trustedProxies });
