@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Feature, Platform } from '../feature.js';
 import { packageRoot, packageVersion } from '../package-info.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
+import { databaseOutage } from '../platform/db/failure-reason.js';
 import { healthRoutes } from '../platform/health/health-routes.js';
 import type { DependencyCheck } from '../platform/health/readiness.js';
 import { watchPressure, type PressureGauge } from '../platform/http/load-shedding.js';
@@ -63,6 +64,7 @@ export async function startWebServer(
     headersTimeoutMs: config.headersTimeoutMs,
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     loadShedRetryAfterS: config.loadShedRetryAfterS,
+    outages: [databaseOutage],
     docs: config.docsEnabled
       ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser && config.docsPassword ? { user: config.docsUser, password: config.docsPassword } : undefined }
       : undefined,

@@ -109,6 +109,20 @@ describe('public HTTP port', () => {
     expect(fields).toEqual(['body', 'body/age', 'body/name']);
   });
 
+  it.each([
+    ['body', 422, '/test/orders/7', {}, { quantity: 0 }, 'body/quantity'],
+    ['query string', 400, '/test/orders/7?sort=sideways', {}, { quantity: 1 }, 'querystring/sort'],
+    ['path parameters', 400, '/test/orders/seven', {}, { quantity: 1 }, 'params/id'],
+    ['headers', 400, '/test/orders/7', { 'x-shop': 'SHOP 1' }, { quantity: 1 }, 'headers/x-shop'],
+  ])('answers a schema violation in the %s with %i validation-failed, naming the field', async (_part, status, url, headers, body, field) => {
+    const res = await rampart.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.json()).toMatchObject({ type: '/problems/validation-failed', title: 'Validation failed', status, errors: [expect.objectContaining({ field })] });
+    const valid = await rampart.request('/test/orders/7?sort=asc', { method: 'POST', headers: { 'content-type': 'application/json', 'x-shop': 'shop' }, body: JSON.stringify({ quantity: 1 }) });
+    expect(valid.status).toBe(200);
+  });
+
   it('accepts a valid body', async () => {
     const res = await rampart.request('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', age: 36 }) });
     expect(res.status).toBe(200);
@@ -156,6 +170,31 @@ describe('public HTTP port', () => {
     expect(res.headers['content-type']).toMatch(/^image\/svg\+xml/);
     expectSecurityHeaders(res);
     expect((await rampart.request('/assets/../package.json')).status).toBe(404);
+  });
+
+  it.each([
+    ['the assets directory', '/assets/'],
+    ['a path climbing out of it', '/assets/..%2fpackage.json'],
+    ['a dotfile', '/assets/.env'],
+    ['a file that does not exist', '/assets/nope.js'],
+  ])('answers %s with a 404 problem that says where assets are', async (_case, url) => {
+    const res = await rampart.request(url);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const problem = res.json<{ type: string; detail: string }>();
+    expect(problem.type).toBe('/problems/not-found');
+    expect(problem.detail).toContain(url.slice(0, 8));
+    expectSecurityHeaders(res);
+  });
+
+  it('answers GET / with the service, its version and links to the docs and probes, each of which answers', async () => {
+    const res = await rampart.request('/');
+    expect(res.status).toBe(200);
+    const index = res.json<{ service: string; version: string; links: Record<string, string> }>();
+    expect(index).toMatchObject({ service: 'rampart', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(Object.keys(index.links)).toEqual(['docs', 'openapi', 'health', 'readiness']);
+    for (const link of Object.values(index.links)) expect((await rampart.request(link)).status, link).toBe(200);
+    expectSecurityHeaders(res);
   });
 
   it('compresses large static and docs responses for clients that accept it, and leaves API JSON to the proxy', async () => {

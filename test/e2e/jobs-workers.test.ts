@@ -80,6 +80,13 @@ describe('worker processes sharing one PostgreSQL queue', () => {
     expect(attempts.map((a) => a.pid)).toEqual([doomed.child.pid, rescuer.child.pid]);
     const [job] = await query<{ state: string; attempts: number }>("select state, attempts from jobs where type = 'test.effect'");
     expect(job).toEqual({ state: 'completed', attempts: 2 });
+
+    // The killed worker's attempt is counted as lost (by the worker that took the job back), not as a retry.
+    const metricsUrl = /metrics\s+(http:\S+)/.exec(rescuer.stderr())?.[1];
+    expect(metricsUrl).toBeDefined();
+    const outcomes = (await send(metricsUrl!)).body.split('\n').filter((line) => line.startsWith('jobs_processed_total{') && line.includes('type="test.effect"'));
+    const count = (outcome: string) => Number(outcomes.find((line) => line.includes(`outcome="${outcome}"`))?.split(' ').pop() ?? 0);
+    expect({ lost: count('lost'), completed: count('completed'), retry: count('retry') }).toEqual({ lost: 1, completed: 1, retry: 0 });
   });
 
   it.skipIf(!postgres.available)('SIGTERM lets the running job finish, takes no new one, and exits 0', async () => {

@@ -106,8 +106,15 @@ describe('a database that goes away', () => {
     expect(down.json()).toMatchObject({ status: 'unavailable', database: { configured: true, ok: false } });
     expect((await rampart.request('/health')).status).toBe(200);
     expect((await rampart.request('/test/items/1')).status).toBe(200);
+    // A request that needs the database: the outage, said as one, not a 500.
+    const query = await rampart.request('/test/kysely');
+    expect(query.status).toBe(503);
+    expect(query.headers['retry-after']).toBe('5');
+    expect(query.json()).toMatchObject({ type: '/problems/database-unavailable', status: 503 });
+    expect(await rampart.waitForLog((l) => l.msg === 'dependency unavailable' && l.correlation_id === query.headers['x-correlation-id'])).toMatchObject({ level: 'error', reason: 'ECONNREFUSED' });
     await pg.start();
     await expect.poll(async () => (await rampart.request('/readiness')).status, { timeout: 10_000, interval: 250 }).toBe(200);
+    expect((await rampart.request('/test/kysely')).status).toBe(200);
     expect(rampart.child.exitCode).toBeNull();
   });
 });

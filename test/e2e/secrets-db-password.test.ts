@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, E2E_APP_SECRET, logIn, signUp, uniqueEmail } from '../support/auth-client.js';
+import { bearer, E2E_APP_SECRET, logIn, PASSWORD, postJson, signUp, uniqueEmail } from '../support/auth-client.js';
 import { NO_POSTGRES } from '../support/databases.js';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { postgresBinDir, startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
@@ -196,6 +196,45 @@ describe.skipIf(!available)('DATABASE_PASSWORD rotation on a live instance (priv
     expect(audit.stdout).toMatch(/^DATABASE_PASSWORD\s+secretsmanager\s+[0-9a-f-]{36} \+AWSPREVIOUS\s/m);
     const row = (JSON.parse(json.stdout) as { secrets: Array<{ name: string; previous?: { stage: string; version: string } }> }).secrets.find((r) => r.name === 'DATABASE_PASSWORD');
     expect(row?.previous).toEqual({ stage: 'AWSPREVIOUS', version: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  }, 60_000);
+
+  it('a password refused for longer than the retry window answers 503 database-unavailable with Retry-After, logged as an outage, and recovers by itself', async () => {
+    await rampart?.stop();
+    rampart = undefined;
+    const password = `refused-db-password-${Date.now()}`;
+    const other = `not-given-to-rampart-${Date.now()}`;
+    await asSuperuser(postgres.url, `do $$ begin create role ${ROLE} login; exception when duplicate_object then null; end $$`);
+    await asSuperuser(postgres.url, `alter role ${ROLE} password '${password}'`);
+    await asSuperuser(postgres.url, `create database rampart_refused owner ${ROLE}`);
+    const env = { ...rotationEnv({ DATABASE_PASSWORD: password }, 'rampart_refused', postgres.port), SECRETS_REFRESH_S: '0' };
+    rampart = await startRampart({ env });
+    const email = uniqueEmail('refused');
+    await signUp(rampart, email);
+    const token = (await logIn(rampart, email)).access_token;
+
+    // The role's password changes and nobody tells Rampart: once the pooled connections retire
+    // (DATABASE_MAX_LIFETIME_S=1), every new connection is refused, retries included.
+    await asSuperuser(postgres.url, `alter role ${ROLE} password '${other}'`);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    for (const res of [await rampart.request('/v1/auth/sessions', { headers: bearer(token) }), await postJson(rampart, '/v1/auth/login', { email, password: PASSWORD })]) {
+      expect(res.status).toBe(503);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json()).toMatchObject({ type: '/problems/database-unavailable', status: 503, title: 'Service Unavailable', detail: expect.stringContaining('database') });
+      for (const secret of [password, other, ROLE, String(postgres.port)]) expect(res.body).not.toContain(secret);
+      const logged = await rampart.waitForLog((l) => l.msg === 'dependency unavailable' && l.correlation_id === res.headers['x-correlation-id']);
+      expect(logged).toMatchObject({ level: 'error', dependency: 'database', reason: 'authentication failed (28P01)' });
+      const line = await rampart.waitForLog((l) => l.msg === 'request completed' && l.correlation_id === res.headers['x-correlation-id']);
+      expect(line.status).toBe(503);
+    }
+    expect(rampart.logs.filter((l) => l.msg === 'unhandled error' || l.msg === 'client error')).toEqual([]);
+    const output = rampart.stdout() + rampart.stderr();
+    expect(output).not.toContain(password);
+    expect(output).not.toContain(other);
+
+    // The password is put back: the next request gets a connection again, no restart.
+    await asSuperuser(postgres.url, `alter role ${ROLE} password '${password}'`);
+    expect((await rampart.request('/v1/auth/sessions', { headers: bearer(token) })).status).toBe(200);
   }, 60_000);
 });
 

@@ -3,7 +3,7 @@ import { Kysely, PostgresDialect, sql, type Dialect } from 'kysely';
 import { lazyRequire } from '../lazy-require.js';
 import type * as Pg from 'pg';
 import type { Logger } from 'pino';
-import { describeDatabaseFailure, passwordInUrl, secretsOf } from './failure-reason.js';
+import { DatabaseUnavailableError, describeDatabaseFailure, markConnectionLost, passwordInUrl, secretsOf } from './failure-reason.js';
 import { observedDialect, type QueryObserver } from './observed-dialect.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { holdDataDirLock } from './data-dir-lock.js';
@@ -135,6 +135,10 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
     generationReported = false;
     constructor(config?: Pg.ClientConfig) {
       super(config);
+      // A connection lost while checked out (PostgreSQL restarting mid-query) fails the running
+      // query with the error emitted here, marked so it answers 503. pg-pool listens only to
+      // idle clients, and an unheard 'error' would end the process.
+      this.on('error', markConnectionLost);
       if (currentPassword) {
         (this as { password?: unknown }).password = () => {
           const { generation, password } = choose();
@@ -160,7 +164,15 @@ function openPostgres(url: string, opts: DatabaseOptions): DatabaseHandle {
   pool.on('error', (error) => {
     opts.logger?.warn({ reason: describeDatabaseFailure(error, secretsNow()) }, 'idle PostgreSQL connection lost');
   });
+  // Any failure to get a connection means the database is unavailable, whatever the query.
   const connect = async (): Promise<Pg.PoolClient> => {
+    try {
+      return await connectRetryingRefusedPasswords();
+    } catch (error) {
+      throw new DatabaseUnavailableError(describeDatabaseFailure(error, secretsNow()), { cause: error });
+    }
+  };
+  const connectRetryingRefusedPasswords = async (): Promise<Pg.PoolClient> => {
     for (let attempt = 0; ; attempt++) {
       const tried = choose();
       try {

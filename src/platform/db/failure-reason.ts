@@ -42,3 +42,44 @@ export function secretsOf(url: string): string[] {
   }
   return secrets;
 }
+
+/**
+ * No connection to the database could be had: refused, timed out, the password refused (after
+ * the retries a rotation gets), no connection slot left, the server starting or shutting down.
+ * Whatever the query was, it never reached the database. `message` is already safe to show
+ * (see describeDatabaseFailure); the driver's error is the cause.
+ */
+export class DatabaseUnavailableError extends Error {
+  override readonly name = 'DatabaseUnavailableError';
+  readonly code: string | undefined;
+  constructor(reason: string, options: { cause: unknown }) {
+    super(reason, options);
+    const code = (options.cause as { code?: unknown } | undefined)?.code;
+    this.code = typeof code === 'string' ? code : undefined;
+  }
+}
+
+const CONNECTION_LOST = Symbol('rampart.databaseConnectionLost');
+
+/**
+ * Marks an error pg raised because a checked-out connection broke (reset, server gone): the
+ * same error fails the running query, which then reads as an outage, whatever its code.
+ */
+export function markConnectionLost(error: unknown): void {
+  if (typeof error === 'object' && error !== null && Object.isExtensible(error)) Object.defineProperty(error, CONNECTION_LOST, { value: true });
+}
+
+// SQLSTATE classes that say the server cannot serve, whatever the query: connection exceptions
+// (08), insufficient resources (53: too many connections, disk full, out of memory), and the
+// server shutting down, crashing or still starting (57P01-57P03).
+const OUTAGE_SQLSTATE = /^(08...|53...|57P0[123])$/;
+
+/** The database is down for this request (not a bug, not the client's fault): its reason, safe to log; undefined for any other error. */
+export function databaseOutage(error: unknown): { slug: 'database-unavailable'; dependency: 'database'; reason: string } | undefined {
+  if (error instanceof DatabaseUnavailableError) return { slug: 'database-unavailable', dependency: 'database', reason: error.message };
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  // A server's error (it has a severity) of an outage class, or the connection lost mid-query.
+  const fromServer = typeof severity === 'string' && typeof code === 'string' && OUTAGE_SQLSTATE.test(code);
+  return fromServer || CONNECTION_LOST in error ? { slug: 'database-unavailable', dependency: 'database', reason: describeDatabaseFailure(error) } : undefined;
+}

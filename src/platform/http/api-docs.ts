@@ -63,7 +63,7 @@ export async function apiDocsRoutes(app: FastifyInstance, options: ApiDocsOption
     app.addHook('onRequest', (request, reply, done) => {
       if (basicAuthMatches(request.headers.authorization, credentials)) return done();
       reply.header('www-authenticate', 'Basic realm="rampart-docs", charset="UTF-8"');
-      sendProblem(reply, 401, 'unauthorized', 'Unauthorized', 'API docs need the DOCS_USER credentials (HTTP Basic).');
+      sendProblem(reply, 401, 'unauthorized', 'API docs need the DOCS_USER credentials (HTTP Basic).');
     });
   }
   await compressLargeResponses(app);

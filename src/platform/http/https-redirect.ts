@@ -25,7 +25,7 @@ export const httpsRedirect = fp(
       if (peer === undefined || !trusted(peer, 0) || request.protocol !== 'http') return done();
       const host = request.host;
       if (!VALID_HOST.test(host)) {
-        sendProblem(reply, 400, 'invalid-host', 'Invalid Host header', 'The Host header is not a valid host name.');
+        sendProblem(reply, 400, 'invalid-host', 'The Host header is not a valid host name.');
         return;
       }
       reply.code(request.method === 'GET' || request.method === 'HEAD' ? 301 : 308).header('location', `https://${host}${request.url}`).send();

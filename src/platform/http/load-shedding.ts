@@ -59,7 +59,7 @@ export const loadShedding = fp(
       if (!options.gauge.overloaded() || PROBE_PATHS.has(pathOf(request.url))) return done();
       options.onShed();
       reply.header('retry-after', retryAfter);
-      sendProblem(reply, 503, 'overloaded', 'Service Unavailable', `The server is overloaded; retry after ${retryAfter} seconds.`);
+      sendProblem(reply, 503, 'overloaded', `The server is overloaded; retry after ${retryAfter} seconds.`);
     });
   },
   { name: 'rampart-load-shedding' },

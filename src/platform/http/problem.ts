@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { pathOf } from './probe-paths.js';
+import { PROBLEM_TITLES, type ProblemSlug } from './problem-types.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -22,38 +23,35 @@ export interface Problem {
 // Relative type URIs: stable identifiers documented in docs/problems.md.
 export const problemType = (slug: string) => `/problems/${slug}`;
 
-export function sendProblem(reply: FastifyReply, status: number, slug: string, title: string, detail: string, errors?: FieldError[]): FastifyReply {
-  const problem: Problem = { type: problemType(slug), title, status, detail, correlation_id: String(reply.request.id) };
+export function sendProblem(reply: FastifyReply, status: number, slug: ProblemSlug, detail: string, errors?: FieldError[]): FastifyReply {
+  const problem: Problem = { type: problemType(slug), title: PROBLEM_TITLES[slug], status, detail, correlation_id: String(reply.request.id) };
   if (errors) problem.errors = errors;
   return reply.code(status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 
 interface KnownError {
   status: number;
-  slug: string;
-  title: string;
+  slug: ProblemSlug;
   detail: string;
 }
 
 // Fastify's own client errors, each with a message a caller can act on. Anything not
 // listed and not a deliberate 4xx is a 500 whose detail says nothing about internals.
 const FASTIFY_ERRORS: Record<string, KnownError> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported Media Type', detail: 'This endpoint does not accept the request body\'s Content-Type; send application/json.' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, slug: 'payload-too-large', title: 'Content Too Large', detail: 'The request body is larger than this server accepts.' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, slug: 'invalid-content-length', title: 'Bad Request', detail: 'The Content-Length header does not match the body.' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-json', title: 'Malformed JSON', detail: 'The body is empty but Content-Type is application/json.' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-json', title: 'Malformed JSON', detail: 'The request body is not valid JSON.' },
-  FST_ERR_CTP_EMPTY_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported Media Type', detail: 'The request has a body but no Content-Type.' },
-  FST_ERR_CTP_INVALID_TYPE: { status: 415, slug: 'unsupported-media-type', title: 'Unsupported Media Type', detail: 'The Content-Type header is invalid.' },
-  FST_ERR_BAD_URL: { status: 400, slug: 'bad-url', title: 'Bad Request', detail: 'The request URL is malformed.' },
-  FST_ERR_ASYNC_CONSTRAINT: { status: 400, slug: 'bad-request', title: 'Bad Request', detail: 'The request could not be routed.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, slug: 'unsupported-media-type', detail: 'This endpoint does not accept the request body\'s Content-Type; send application/json.' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, slug: 'payload-too-large', detail: 'The request body is larger than this server accepts.' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, slug: 'invalid-content-length', detail: 'The Content-Length header does not match the body.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, slug: 'malformed-json', detail: 'The body is empty but Content-Type is application/json.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, slug: 'malformed-json', detail: 'The request body is not valid JSON.' },
+  FST_ERR_CTP_EMPTY_TYPE: { status: 415, slug: 'unsupported-media-type', detail: 'The request has a body but no Content-Type.' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 415, slug: 'unsupported-media-type', detail: 'The Content-Type header is invalid.' },
+  FST_ERR_BAD_URL: { status: 400, slug: 'bad-url', detail: 'The request URL is malformed.' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, slug: 'bad-request', detail: 'The request could not be routed.' },
 };
-
-const STATUS_TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 408: 'Request Timeout', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests', 503: 'Service Unavailable' };
 
 /** An error a route throws on purpose: its status and detail are for the client. */
 export class HttpProblem extends Error {
-  constructor(readonly status: number, readonly slug: string, detail: string, readonly errors?: FieldError[]) {
+  constructor(readonly status: number, readonly slug: ProblemSlug, detail: string, readonly errors?: FieldError[]) {
     super(detail);
     this.name = 'HttpProblem';
   }
@@ -67,21 +65,44 @@ function validationErrors(error: FastifyError): FieldError[] {
   });
 }
 
-function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** A dependency that is down for this request, recognised from the error its client threw. */
+export interface Outage {
+  slug: ProblemSlug;
+  /** Named in `detail`, e.g. "database". */
+  dependency: string;
+  /** For the log: short, with no host, user or secret in it. */
+  reason: string;
+}
+
+/** Recognises one dependency's outages among thrown errors; undefined for anything else. */
+export type OutageClassifier = (error: unknown) => Outage | undefined;
+
+// The same wait the other dependency outages ask for (identity provider, fail-closed rate limits).
+const OUTAGE_RETRY_AFTER_S = 5;
+
+function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, outages: readonly OutageClassifier[] = []): FastifyReply {
   if (error instanceof HttpProblem) {
-    return sendProblem(reply, error.status, error.slug, STATUS_TITLES[error.status] ?? 'Error', error.message, error.errors);
+    return sendProblem(reply, error.status, error.slug, error.message, error.errors);
   }
   if (error.validation) {
     // A well-formed body that breaks the schema is 422; bad query/params/headers are 400.
     const status = error.validationContext === 'body' ? 422 : 400;
-    return sendProblem(reply, status, 'validation-failed', 'Validation failed', 'One or more fields are invalid; see errors.', validationErrors(error));
+    return sendProblem(reply, status, 'validation-failed', 'One or more fields are invalid; see errors.', validationErrors(error));
   }
   const known = (error.code && FASTIFY_ERRORS[error.code]) || (error instanceof SyntaxError && error.statusCode === 400 ? FASTIFY_ERRORS.FST_ERR_CTP_INVALID_JSON_BODY : undefined);
-  if (known) return sendProblem(reply, known.status, known.slug, known.title, known.detail);
+  if (known) return sendProblem(reply, known.status, known.slug, known.detail);
+  for (const classify of outages) {
+    const outage = classify(error);
+    if (!outage) continue;
+    // Our failure, not the client's: error level, a 5xx in the metrics, nothing of it in the answer.
+    request.log.error({ dependency: outage.dependency, reason: outage.reason }, 'dependency unavailable');
+    reply.header('retry-after', String(OUTAGE_RETRY_AFTER_S));
+    return sendProblem(reply, 503, outage.slug, `The ${outage.dependency} is unavailable right now; retry after ${OUTAGE_RETRY_AFTER_S} seconds.`);
+  }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
     request.log.info({ err: error }, 'client error');
-    return sendProblem(reply, status, 'client-error', STATUS_TITLES[status] ?? 'Client Error', 'The request could not be processed.');
+    return sendProblem(reply, status, 'client-error', 'The request could not be processed.');
   }
   request.log.error({ err: error }, 'unhandled error');
   const unavailable = status === 503;
@@ -89,15 +110,19 @@ function answerError(error: FastifyError, request: FastifyRequest, reply: Fastif
     reply,
     unavailable ? 503 : 500,
     unavailable ? 'service-unavailable' : 'internal-error',
-    unavailable ? 'Service Unavailable' : 'Internal Server Error',
     `The server could not complete the request. Quote correlation id ${request.id} when reporting it.`,
   );
 }
 
+export interface ProblemDetailsOptions {
+  /** Errors that mean a dependency is down: 503 with `Retry-After` instead of a 500. */
+  outages?: readonly OutageClassifier[];
+}
+
 export const problemDetails = fp(
-  async (app: FastifyInstance) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply));
-    app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'not-found', 'Not Found', `No route matches ${request.method} ${pathOf(request.url).slice(0, 200)}.`));
+  async (app: FastifyInstance, options: ProblemDetailsOptions) => {
+    app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply, options.outages));
+    app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'not-found', `No route matches ${request.method} ${pathOf(request.url).slice(0, 200)}.`));
   },
   { name: 'rampart-problem-details' },
 );

@@ -9,9 +9,11 @@ import { corsPolicy } from './cors.js';
 import { httpsRedirect } from './https-redirect.js';
 import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
-import { frameworkErrorHandler, problemDetails } from './problem.js';
+import { refuseMalformedRequests } from './malformed-requests.js';
+import { frameworkErrorHandler, problemDetails, type OutageClassifier } from './problem.js';
 import { RequestObserver } from './request-observer.js';
-import { securityHeaders } from './security-headers.js';
+import { securityHeaderSet, securityHeaders } from './security-headers.js';
+import { serviceIndex } from './service-index.js';
 import { staticAssets } from './static-assets.js';
 
 export interface HttpServerOptions {
@@ -31,6 +33,8 @@ export interface HttpServerOptions {
   /** Unset: no docs routes at all. */
   docs?: ApiDocsOptions;
   staticRoot: string;
+  /** Recognise a dependency's outage in an error a route throws (e.g. the database's): 503 with `Retry-After`, not 500. */
+  outages?: readonly OutageClassifier[];
   /** Routes: the platform's own (health) and every feature; each inherits every control. */
   routes: ReadonlyArray<FastifyPluginAsync>;
 }
@@ -40,6 +44,7 @@ const SCHEMA_COMPILE_DELAY_MS = 1_000;
 /** The public Fastify server with every hardening control, in the order a request meets them. */
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const schemas = lazySchemaCompilers();
+  const hsts = options.forceHttps || options.production;
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; typing it as such keeps one instance type across plugins.
     // Each request's child logger is built on first use only (most requests never log through it).
@@ -56,6 +61,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     frameworkErrors: frameworkErrorHandler,
+    // Requests Node's parser refuses never reach the hooks below; they get the same headers.
+    clientErrorHandler: refuseMalformedRequests({ headers: securityHeaderSet({ hsts }), logger: options.logger }),
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
     schemaController: { compilersFactory: schemas.compilersFactory },
     // Node's defaults allow a minute for headers and check only every 30 s; a slowloris
@@ -83,8 +90,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   // as text/plain is what a cross-site form can post without a CORS preflight: refuse it (415).
   app.removeContentTypeParser('text/plain');
 
-  await app.register(problemDetails);
-  await app.register(securityHeaders, { hsts: options.forceHttps || options.production });
+  await app.register(problemDetails, { outages: options.outages });
+  await app.register(securityHeaders, { hsts });
   await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });
   if (options.forceHttps) await app.register(httpsRedirect, { trustedProxies: options.trustedProxies });
   await corsPolicy(app, { origins: options.corsOrigins });
@@ -93,5 +100,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   await app.register(staticAssets, { root: options.staticRoot });
   if (options.docs) await app.register(apiDocsRoutes, options.docs);
   for (const routes of options.routes) await app.register(routes);
+  serviceIndex(app, { production: options.production, docs: options.docs !== undefined });
   return app;
 }

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { databaseTargets, freshDatabasePerTest } from '../../../test/support/databases.js';
 import { migrateUp } from '../db/migrations.js';
+import { createMetrics } from '../metrics/registry.js';
 import { jobAdmin } from './job-admin.js';
 import { createJobQueue } from './job-queue.js';
 import { jobStore } from './job-store.js';
@@ -198,6 +199,21 @@ describe.each(databaseTargets())('job queue on $name', (factory) => {
     await expect.poll(async () => (await jobs())[0]?.state, { timeout: 10_000 }).toBe('completed');
     expect((await jobs())[0]).toMatchObject({ attempts: 2, locked_by: null });
     expect(effects).toEqual(['charged']);
+  });
+
+  it('counts the attempt of a worker that died as lost, once, and the run that took the job back as completed', async () => {
+    const { db, queue, start, jobs } = await setup();
+    const metrics = createMetrics();
+    const processed = async () => {
+      const values = (await metrics.registry.getSingleMetric('jobs_processed_total')?.get())?.values ?? [];
+      return Object.fromEntries(values.filter((v) => v.labels.type === 'charge').map((v) => [v.labels.outcome, v.value]));
+    };
+    await queue.enqueue(db, 'charge', { order: 8 });
+    // A worker claims it and is killed: no renewal, no outcome of its own.
+    expect(await jobStore(db).claim('killed', ['charge'], 1, 300)).toHaveLength(1);
+    await start([{ type: 'charge', run: async () => undefined }], { metrics });
+    await expect.poll(async () => (await jobs())[0]?.state, { timeout: 10_000 }).toBe('completed');
+    expect(await processed()).toEqual({ lost: 1, completed: 1 });
   });
 
   it('on stop, lets running jobs finish within the grace period and hands back the rest', async () => {

@@ -120,7 +120,8 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         }
         const delay = retryDelayMs(job.attempts, definition.backoffMs ?? DEFAULTS.backoffMs, definition.maxBackoffMs ?? DEFAULTS.maxBackoffMs);
         const outcome = await store.fail(workerId, job.id, describe(err), delay, definition.maxAttempts ?? DEFAULTS.maxAttempts);
-        observe?.(job.type, outcome, seconds);
+        // A lost attempt was counted by the worker that took the job back; here only its run time.
+        observe?.(job.type, outcome, seconds, outcome !== 'lost');
         if (outcome === 'retry') jobLogger.warn({ err, retry_in_ms: delay, duration_ms: Math.round(seconds * 1000) }, 'job failed; will retry');
         else if (outcome === 'dead') jobLogger.error({ err, attempts: job.attempts }, 'job failed for the last time; moved to the dead-letter queue');
         else jobLogger.warn({ err }, 'job failed after its lease was lost; another worker has it');
@@ -129,7 +130,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       clearTimeout(timer);
       const seconds = (performance.now() - started) / 1000;
       const kept = await complete(job.id);
-      observe?.(job.type, kept ? 'completed' : 'lost', seconds);
+      observe?.(job.type, kept ? 'completed' : 'lost', seconds, kept);
       if (kept) jobLogger.info({ duration_ms: Math.round(seconds * 1000), queued_ms: Date.now() - job.created_at.getTime() }, 'job completed');
       else jobLogger.warn('job finished after its lease was lost; another worker may run it again');
     };
@@ -157,7 +158,9 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
   const reclaim = async (): Promise<void> => {
     const reclaimed = await store.reclaimExpired();
     for (const { type, state } of reclaimed) {
-      observe?.(type, state === 'dead' ? 'dead' : 'retry', undefined);
+      // The attempt is lost (its worker died or hung); the job runs again, or is dead-lettered
+      // when that was its last attempt.
+      observe?.(type, state === 'dead' ? 'dead' : 'lost', undefined, true);
       logger.warn({ job_type: type, now: state }, 'took back a job whose worker stopped renewing its lease');
     }
   };
@@ -276,8 +279,12 @@ function describe(err: unknown): string {
 
 type Outcome = 'completed' | 'retry' | 'dead' | 'lost';
 
-/** Queue depth and age at scrape time; duration and outcomes as jobs finish. */
-function jobMetrics(metrics: Metrics, store: ReturnType<typeof jobStore>): (type: string, outcome: Outcome, seconds: number | undefined) => void {
+/**
+ * Queue depth and age at scrape time; duration and outcomes as jobs finish. Each attempt is
+ * counted once (`count`), by the worker that settles it; its run time is known only to the
+ * worker that ran it.
+ */
+function jobMetrics(metrics: Metrics, store: ReturnType<typeof jobStore>): (type: string, outcome: Outcome, seconds: number | undefined, count: boolean) => void {
   let snapshot: Promise<Awaited<ReturnType<typeof store.stats>>> | undefined;
   // Both gauges read one query per scrape.
   const stats = () => {
@@ -290,7 +297,7 @@ function jobMetrics(metrics: Metrics, store: ReturnType<typeof jobStore>): (type
   metrics.gauge('jobs_oldest_ready_age_seconds', 'Age of the oldest job ready to run but not yet started, by type.', ['type'], async (set) => {
     for (const row of await stats().catch(() => [])) if (row.oldest_s !== null) set({ type: row.type }, row.oldest_s);
   });
-  const processed = metrics.tally('jobs_processed_total', 'Job attempts by type and outcome (completed, retry, dead, lost).', ['type', 'outcome']);
+  const processed = metrics.tally('jobs_processed_total', 'Job attempts by type and outcome (completed; retry: failed, will run again; dead: failed for the last time; lost: its worker stopped renewing the lease and another took the job back).', ['type', 'outcome']);
   const duration = new Histogram({
     name: 'job_duration_seconds',
     help: 'Run time of job attempts by type and outcome.',
@@ -298,8 +305,8 @@ function jobMetrics(metrics: Metrics, store: ReturnType<typeof jobStore>): (type
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
     registers: [metrics.registry],
   });
-  return (type, outcome, seconds) => {
-    processed(type, outcome);
+  return (type, outcome, seconds, count) => {
+    if (count) processed(type, outcome);
     if (seconds !== undefined) duration.observe({ type, outcome }, seconds);
   };
 }

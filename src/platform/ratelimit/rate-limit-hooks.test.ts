@@ -57,7 +57,7 @@ async function appWith(options: AppOptions = {}): Promise<FastifyInstance> {
     });
     scope.get('/v1/things', async () => ({ ok: true }));
     // A route's own preValidation (here: a permission check that refuses) runs after the limiter.
-    scope.get('/v1/forbidden', { preValidation: async (_request, reply) => sendProblem(reply, 403, 'forbidden', 'Forbidden', 'No.') }, async () => ({ ok: true }));
+    scope.get('/v1/forbidden', { preValidation: async (_request, reply) => sendProblem(reply, 403, 'insufficient-permission', 'No.') }, async () => ({ ok: true }));
     await scope.register(async (nested) => {
       nested.get('/nested', async () => ({ ok: true }));
     }, { prefix: '/v1/prefixed' });

@@ -22,7 +22,7 @@ declare module 'fastify' {
 }
 
 /** Sends a problem+json answer; `sendProblem` from the http platform fits as is. */
-export type Refuse = (reply: FastifyReply, status: number, slug: string, title: string, detail: string) => FastifyReply;
+export type Refuse = (reply: FastifyReply, status: number, slug: 'rate-limited' | 'rate-limit-unavailable', detail: string) => FastifyReply;
 
 export interface RateLimitHooksOptions {
   limiter: Limiter;
@@ -69,14 +69,14 @@ export const rateLimitHooks = fp(
         if (!decision) {
           if (verdict.outcome === 'failed_open') continue;
           reply.header('retry-after', unavailableRetryAfter);
-          return refuse(reply, 503, 'rate-limit-unavailable', 'Service Unavailable', `Rate limits cannot be checked right now; retry after ${unavailableRetryAfter} seconds.`);
+          return refuse(reply, 503, 'rate-limit-unavailable', `Rate limits cannot be checked right now; retry after ${unavailableRetryAfter} seconds.`);
         }
         if (!decision.allowed) {
           request.rateLimitDecision = decision;
           setHeaders(reply, decision);
           const retryAfter = Math.max(1, Math.ceil(decision.resetMs / 1000));
           reply.header('retry-after', String(retryAfter));
-          return refuse(reply, 429, 'rate-limited', 'Too Many Requests', `Rate limit of ${decision.limit} requests reached; retry after ${retryAfter} seconds.`);
+          return refuse(reply, 429, 'rate-limited', `Rate limit of ${decision.limit} requests reached; retry after ${retryAfter} seconds.`);
         }
         if (!headline || moreRestrictive(decision, headline)) headline = decision;
       }
