@@ -14,6 +14,7 @@ import type { JobDefinition, JobQueue } from './platform/queue/job-types.js';
 import type { RedisConnection } from './platform/redis/redis-connection.js';
 import type { SecretStore } from './platform/secrets/secret-store.js';
 import type { ObjectStorage } from './platform/storage/object-storage.js';
+import type { Tracing } from './platform/tracing/tracing.js';
 
 /** What the platform hands every feature: built once per process, shared, closed by main.ts. */
 export interface Platform {
@@ -30,6 +31,8 @@ export interface Platform {
   secrets: SecretStore;
   /** The shared Redis connection (web processes with REDIS_URL or Sentinel/Cluster set). */
   redis: RedisConnection | undefined;
+  /** Set when an OTLP endpoint is configured: spans for work a feature wants to show in traces. */
+  tracing: Tracing | undefined;
   /** What this process runs: the HTTP server, the job worker, or both (`npm start`). */
   roles: { web: boolean; worker: boolean };
 }

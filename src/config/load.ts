@@ -41,6 +41,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecre
   if (typeof values.appSecret === 'string' && values.appSecret.length < 32) problems.push('APP_SECRET: must be at least 32 characters');
   // One line, one address: it becomes a mail recipient, where a line break would add headers.
   if (typeof values.contactInbox === 'string' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.contactInbox)) problems.push('CONTACT_INBOX: expected one email address (name@example.com)');
+  const samplerRatio = Number(values.otelTracesSamplerArg);
+  if (!(samplerRatio >= 0 && samplerRatio <= 1) || !/^\s*[0-9.]+\s*$/.test(String(values.otelTracesSamplerArg))) problems.push('OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1 (e.g. 0.1)');
   problems.push(...oidcProblems(values), ...secretsProblems(values), ...storageProblems(values, env));
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -144,7 +144,14 @@ export const configSchema = {
   loadShedRetryAfterS: field({ env: 'LOAD_SHED_RETRY_AFTER_S', kind: 'int', default: 10, min: 1, description: '`Retry-After` seconds sent with a shed request.' }),
 
   sentryDsn: field({ env: 'SENTRY_DSN', kind: 'url', secret: true, description: 'Sentry DSN for error reporting (reported as configured in `/readiness`).' }),
-  otelEndpoint: field({ env: 'OTEL_EXPORTER_OTLP_ENDPOINT', kind: 'url', description: 'OTLP endpoint for traces (reported as configured in `/readiness`).' }),
+  otelEndpoint: field({ env: 'OTEL_EXPORTER_OTLP_ENDPOINT', kind: 'url', description: 'OTLP/HTTP endpoint of an OpenTelemetry collector (`http://collector:4318`); traces go to `<endpoint>/v1/traces`. Unset, with no traces endpoint either: tracing is off and no OpenTelemetry SDK is loaded.' }),
+  otelTracesEndpoint: field({ env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', kind: 'url', description: 'Full OTLP/HTTP traces URL (`http://collector:4318/v1/traces`); wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.' }),
+  otelServiceName: field({ env: 'OTEL_SERVICE_NAME', kind: 'string', description: '`service.name` of the spans. Default: `rampart-web` for `serve` (with or without the worker), `rampart-worker` for `worker`.' }),
+  otelTracesSampler: field({ env: 'OTEL_TRACES_SAMPLER', kind: 'enum', values: ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'], default: 'parentbased_always_on', description: 'Which traces are recorded. `parentbased_traceidratio` with `OTEL_TRACES_SAMPLER_ARG=0.1` keeps 10 % of new traces and follows the caller\'s decision for continued ones.' }),
+  otelTracesSamplerArg: field({ env: 'OTEL_TRACES_SAMPLER_ARG', kind: 'string', default: '1', description: 'Ratio (0–1) of the `*traceidratio` samplers.' }),
+  otelBspMaxQueueSize: field({ env: 'OTEL_BSP_MAX_QUEUE_SIZE', kind: 'int', default: 2048, min: 1, max: 1_000_000, description: 'Finished spans waiting for export; while the collector is slow or down, further spans are dropped (counted in `otel_spans_dropped_total`) and requests never wait.' }),
+  otelBspScheduleDelayMs: field({ env: 'OTEL_BSP_SCHEDULE_DELAY', kind: 'int', default: 5_000, min: 10, max: 600_000, description: 'Finished spans are sent at least this often (milliseconds), in batches of up to 512.' }),
+  otelExporterTimeoutMs: field({ env: 'OTEL_EXPORTER_OTLP_TIMEOUT', kind: 'int', default: 10_000, min: 100, max: 120_000, description: 'An export taking longer (milliseconds) is abandoned and its spans counted as dropped.' }),
 } as const;
 
 export type ConfigSchema = typeof configSchema;

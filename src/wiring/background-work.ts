@@ -40,6 +40,7 @@ export async function startBackgroundWork(platform: Platform, database: Pick<Dat
         pollIntervalMs: config.jobPollIntervalMs,
         leaseMs: config.jobLeaseMs,
         retentionS: config.jobRetentionDays * 86_400,
+        inJobSpan: platform.tracing?.inJobSpan,
       });
       logger.info({ worker_id: heartbeat.workerId, job_types: worker.types, concurrency: config.workerConcurrency }, 'worker started');
       drainJobs = (graceMs) => worker.stop(graceMs);

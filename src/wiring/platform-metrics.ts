@@ -5,7 +5,8 @@ import { packageVersion, buildGitSha } from '../package-info.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
 import { operationOf, type QueryObserver } from '../platform/db/observed-dialect.js';
 import type { Metrics } from '../platform/metrics/registry.js';
-import { observeCommands } from '../platform/redis/observed-commands.js';
+import { observeCommands, type CommandObserver } from '../platform/redis/observed-commands.js';
+import { observeBoth } from './tracing.js';
 import type { RedisConnection } from '../platform/redis/redis-connection.js';
 import type { SecretStore } from '../platform/secrets/secret-store.js';
 
@@ -28,16 +29,17 @@ export function registerDatabaseMetrics(metrics: Metrics, database: DatabaseHand
   metrics.gauge('db_pool_max_connections', 'The pool\'s size limit (DATABASE_POOL_MAX; 1 for the embedded database).', [], (set) => set({}, database.kind === 'pglite' ? 1 : poolMax));
 }
 
-export function registerRedisMetrics(metrics: Metrics, redis: RedisConnection): void {
+export function registerRedisMetrics(metrics: Metrics, redis: RedisConnection, spans?: CommandObserver): void {
   const startTimer = metrics.timer('redis_command_duration_seconds', 'Redis commands by name, failed ones included.', ['command'], REDIS_BUCKETS);
   const countError = metrics.tally('redis_command_errors_total', 'Redis commands that failed (timeout, connection lost, script error), by name.', ['command']);
-  observeCommands(redis.client, (command) => {
+  const timed: CommandObserver = (command) => {
     const stop = startTimer({ command });
     return (error) => {
       stop();
       if (error !== undefined) countError(command);
     };
-  });
+  };
+  observeCommands(redis.client, spans ? observeBoth(timed, spans) : timed);
   metrics.gauge('redis_connected', '1 while the shared Redis connection is ready for commands.', [], (set) => set({}, redis.client.status === 'ready' ? 1 : 0));
 }
 

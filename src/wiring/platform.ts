@@ -19,6 +19,7 @@ import { createRedisConnection, redisConfigured } from '../platform/redis/redis-
 import { createSecretStore, type SecretStore } from '../platform/secrets/secret-store.js';
 import { createObjectStorage, type StorageSettings } from '../platform/storage/create-storage.js';
 import { queryDurationObserver, registerDatabaseMetrics, registerProcessMetrics, registerRedisMetrics } from './platform-metrics.js';
+import { commandSpans, observeBoth, querySpans, registerTracingMetrics, startTracingIfConfigured, traceLogFields } from './tracing.js';
 import { redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from '../secrets-wiring.js';
 
 export interface RunningPlatform {
@@ -35,7 +36,8 @@ export interface RunningPlatform {
 export async function openPlatform(config: Config, roles: Platform['roles'], loadedSecrets: SecretStore | undefined): Promise<RunningPlatform> {
   const secrets = loadedSecrets ?? createSecretStore([]);
   const secretConfig = secretsOf(config);
-  const logging = createLogging({ level: config.logLevel, secretKeys: secretConfig.keys, secretValues: secretConfig.values });
+  const tracing = await startTracingIfConfigured(config, roles);
+  const logging = createLogging({ level: config.logLevel, secretKeys: secretConfig.keys, secretValues: secretConfig.values, mixin: tracing && traceLogFields(tracing) });
   const { logger } = logging;
   redactRotatedSecrets(secrets, logging.redactor, logger);
   for (const problem of unsafeSettings(config)) logger.warn(`unsafe for production: ${problem}`);
@@ -61,9 +63,10 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     // A first embedded start copies a cluster with the migrations already applied.
     seedTemplate: migrateOnStart ? migratedTemplateDir() : undefined,
     logger,
-    observeQuery: queryDurationObserver(metrics),
+    observeQuery: observeBoth(queryDurationObserver(metrics), tracing && querySpans(tracing, 'postgresql')),
   });
-  const closers: Array<() => Promise<void>> = [async () => secrets.stop(), () => database.close()];
+  // Spans are flushed last: closing work is traced too.
+  const closers: Array<() => Promise<void>> = [async () => secrets.stop(), () => database.close(), async () => tracing?.shutdown()];
   const close = async () => {
     for (const closer of closers) await closer().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
   };
@@ -75,11 +78,12 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     }
     registerDatabaseMetrics(metrics, database, config.databasePoolMax);
     registerProcessMetrics(metrics, secrets);
+    if (tracing) registerTracingMetrics(metrics, tracing);
 
     // The queue needs the definitions for their policies (attempts, priority) and the
     // definitions need the queue (a job may enqueue another), hence the late binding.
     const jobDefinitions: JobDefinition[] = [];
-    const queue = createJobQueue({ definitions: jobDefinitions });
+    const queue = createJobQueue({ definitions: jobDefinitions, traceparent: tracing?.currentTraceparent });
     const storage = await createObjectStorage(storageSettings(config));
     const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom });
     const redisSettings = {
@@ -94,10 +98,10 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     const redis = roles.web && redisConfigured(redisSettings) ? createRedisConnection(redisSettings) : undefined;
     if (redis) {
       closers.unshift(() => redis.close());
-      registerRedisMetrics(metrics, redis);
+      registerRedisMetrics(metrics, redis, tracing && commandSpans(tracing));
     }
 
-    const platform: Platform = { config, logger, db: database.db, queue, storage, mailer, fieldKeys, metrics, secrets, redis, roles };
+    const platform: Platform = { config, logger, db: database.db, queue, storage, mailer, fieldKeys, metrics, secrets, redis, tracing, roles };
     return { platform, logging, database, jobDefinitions, close };
   } catch (err) {
     await close();

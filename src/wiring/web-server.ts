@@ -69,6 +69,7 @@ export async function startWebServer(
       ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser && config.docsPassword ? { user: config.docsUser, password: config.docsPassword } : undefined }
       : undefined,
     staticRoot: join(packageRoot, 'public', 'assets'),
+    tracing: platform.tracing && { spans: platform.tracing.httpSpans, traceIdsOf: platform.tracing.requestTraceIds },
     routes: [
       ...(rateLimits ? [rateLimits] : []),
       (instance) => healthRoutes(instance, {
@@ -80,7 +81,7 @@ export async function startWebServer(
             log_level: config.logLevel,
             metrics: { enabled: true, port: config.metricsPort, path: '/metrics' },
             sentry: { configured: config.sentryDsn !== undefined },
-            otel: { configured: config.otelEndpoint !== undefined },
+            otel: platform.tracing ? { configured: true, exporter: platform.tracing.exporterStatus() } : { configured: false },
           },
         }),
         isShuttingDown: runtime.isShuttingDown,

@@ -155,6 +155,7 @@ const schema: Schema = {
     run_at: { type: 'timestamptz', nullable: false, hasDefault: true },
     idempotency_key: { type: 'text', nullable: true, hasDefault: false },
     correlation_id: { type: 'text', nullable: true, hasDefault: false },
+    trace_parent: { type: 'text', nullable: true, hasDefault: false },
     locked_by: { type: 'text', nullable: true, hasDefault: false },
     locked_until: { type: 'timestamptz', nullable: true, hasDefault: false },
     last_error: { type: 'text', nullable: true, hasDefault: false },

@@ -199,6 +199,8 @@ export interface JobsTable {
   run_at: Generated<Date>;
   idempotency_key: string | null;
   correlation_id: string | null;
+  /** W3C traceparent of the span that enqueued the job (tracing on), continued by the job's span. */
+  trace_parent: string | null;
   locked_by: string | null;
   locked_until: Date | null;
   last_error: string | null;

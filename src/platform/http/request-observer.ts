@@ -3,6 +3,9 @@ import type { RequestLineWriter } from '../log/request-line.js';
 import type { HttpMetrics } from '../metrics/registry.js';
 import { pathOf } from './probe-paths.js';
 
+/** The request's trace and span ids while tracing is on. */
+export type RequestTraceIds = (request: FastifyRequest) => { traceId: string; spanId: string } | undefined;
+
 // Route label for requests that matched no route: the raw URL would explode cardinality.
 const UNMATCHED = 'unmatched';
 
@@ -15,11 +18,13 @@ const UNMATCHED = 'unmatched';
 export class RequestObserver extends LogController {
   readonly #metrics: HttpMetrics;
   readonly #writeRequestLine: RequestLineWriter;
+  readonly #traceIdsOf: RequestTraceIds | undefined;
 
-  constructor(options: { metrics: HttpMetrics; writeRequestLine: RequestLineWriter }) {
+  constructor(options: { metrics: HttpMetrics; writeRequestLine: RequestLineWriter; traceIdsOf?: RequestTraceIds }) {
     super({ disableRequestLogging: false, requestIdLogLabel: 'correlation_id' });
     this.#metrics = options.metrics;
     this.#writeRequestLine = options.writeRequestLine;
+    this.#traceIdsOf = options.traceIdsOf;
   }
 
   override incomingRequest(): void {
@@ -31,7 +36,7 @@ export class RequestObserver extends LogController {
     const status = reply.statusCode;
     const elapsedMs = reply.elapsedTime;
     this.#metrics.requests.observe(request.method, route, status, elapsedMs / 1000);
-    this.#writeRequestLine({ correlationId: request.id, method: request.method, route, path: pathOf(request.url), status, durationMs: elapsedMs, clientIp: request.ip });
+    this.#writeRequestLine({ correlationId: request.id, method: request.method, route, path: pathOf(request.url), status, durationMs: elapsedMs, clientIp: request.ip, trace: this.#traceIdsOf?.(request) });
     if (error) request.log.warn({ err: error }, 'response not fully sent');
   }
 }

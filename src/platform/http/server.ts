@@ -11,7 +11,7 @@ import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
 import { refuseMalformedRequests } from './malformed-requests.js';
 import { frameworkErrorHandler, problemDetails, type OutageClassifier } from './problem.js';
-import { RequestObserver } from './request-observer.js';
+import { RequestObserver, type RequestTraceIds } from './request-observer.js';
 import { securityHeaderSet, securityHeaders } from './security-headers.js';
 import { serviceIndex } from './service-index.js';
 import { staticAssets } from './static-assets.js';
@@ -35,6 +35,8 @@ export interface HttpServerOptions {
   staticRoot: string;
   /** Recognise a dependency's outage in an error a route throws (e.g. the database's): 503 with `Retry-After`, not 500. */
   outages?: readonly OutageClassifier[];
+  /** Tracing on: the plugin that opens a server span per request, registered before every other hook, and each request's span ids for its log line. */
+  tracing?: { spans: FastifyPluginAsync; traceIdsOf: RequestTraceIds };
   /** Routes: the platform's own (health) and every feature; each inherits every control. */
   routes: ReadonlyArray<FastifyPluginAsync>;
 }
@@ -50,7 +52,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // Each request's child logger is built on first use only (most requests never log through it).
     loggerInstance: withLazyChildren(options.logger) as FastifyBaseLogger,
     // One line per request, with the fields dashboards need, plus the HTTP metrics.
-    logController: new RequestObserver({ metrics: options.metrics, writeRequestLine: options.writeRequestLine }),
+    logController: new RequestObserver({ metrics: options.metrics, writeRequestLine: options.writeRequestLine, traceIdsOf: options.tracing?.traceIdsOf }),
     genReqId: correlationIdFor,
     trustProxy: options.trustedProxies.length > 0 ? [...options.trustedProxies] : false,
     bodyLimit: options.bodyLimitBytes,
@@ -90,6 +92,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   // as text/plain is what a cross-site form can post without a CORS preflight: refuse it (415).
   app.removeContentTypeParser('text/plain');
 
+  if (options.tracing) await app.register(options.tracing.spans);
   await app.register(problemDetails, { outages: options.outages });
   await app.register(securityHeaders, { hsts });
   await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });

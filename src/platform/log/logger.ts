@@ -11,6 +11,8 @@ export interface LoggerOptions {
   /** Current secret values, scrubbed from any string that reaches a log line. */
   secretValues: readonly string[];
   destination?: DestinationStream;
+  /** Fields added to every line (the active span's trace and span ids, while tracing is on). */
+  mixin?: () => Record<string, unknown>;
 }
 
 export interface Logging {
@@ -33,6 +35,7 @@ export function createLogging(options: LoggerOptions): Logging {
     {
       level: options.level,
       base: undefined,
+      ...(options.mixin ? { mixin: options.mixin } : {}),
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => ({ level: label }),

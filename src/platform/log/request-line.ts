@@ -11,6 +11,8 @@ export interface RequestLine {
   status: number;
   durationMs: number;
   clientIp: string;
+  /** Set while tracing is on: the request's server span. */
+  trace?: { traceId: string; spanId: string };
 }
 
 /**
@@ -49,8 +51,10 @@ export function createRequestLineWriter(destination: DestinationStream, redactor
   };
   return (line: RequestLine): void => {
     if (!enabled()) return;
+    // Trace and span ids are lowercase hex from the SDK: no escaping either.
+    const trace = line.trace ? `,"trace_id":"${line.trace.traceId}","span_id":"${line.trace.spanId}"` : '';
     destination.write(
-      `{"level":"info","time":"${isoNow()}","correlation_id":"${line.correlationId}","method":"${line.method}",` +
+      `{"level":"info","time":"${isoNow()}","correlation_id":"${line.correlationId}"${trace},"method":"${line.method}",` +
         `"route":${quotedRoute(line.route)},"path":${JSON.stringify(redactor.scrub(line.path))},"status":${line.status},` +
         `"duration_ms":${Math.round(line.durationMs * 100) / 100},"client_ip":${PLAIN_ADDRESS.test(line.clientIp) ? `"${line.clientIp}"` : JSON.stringify(line.clientIp)},"msg":"request completed"}\n`,
     );

@@ -17,6 +17,8 @@ export interface Metrics {
   tally(name: string, help: string, labelNames: readonly string[]): (...labelValues: string[]) => void;
   /** Registers a gauge whose value is read at scrape time. */
   gauge(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, value: number) => void) => void | Promise<void>): void;
+  /** Registers a counter whose running total is kept elsewhere and read at scrape time. */
+  counter(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, total: number) => void) => void): void;
   /** A histogram of seconds; the returned function starts a timer and gives back the one that observes it. */
   timer(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]): (labels: Record<string, string>) => () => void;
 }
@@ -64,6 +66,18 @@ export function createMetrics(): Metrics {
         async collect() {
           this.reset();
           await collect((labels, value) => this.set(labels, value));
+        },
+      });
+    },
+    counter(name, help, labelNames, collect) {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          collect((labels, total) => this.inc(labels, total));
         },
       });
     },

@@ -9,6 +9,8 @@ export const DEFAULT_MAX_ATTEMPTS = 5;
 export interface JobQueueOptions {
   /** Policies of the job types this process knows; an unknown type gets the defaults. */
   definitions?: readonly JobDefinition[];
+  /** The active trace as a W3C traceparent (tracing on): stored with the job, so its span continues the trace. */
+  traceparent?: () => string | undefined;
 }
 
 /** Writes jobs into the `jobs` table; web and worker processes both enqueue through this. */
@@ -29,9 +31,9 @@ export function createJobQueue(options: JobQueueOptions = {}): JobQueue {
       const inTransaction = executor.isTransaction;
       const inserted = await sql<{ id: string }>`
         with inserted as (
-          insert into jobs (type, payload, priority, max_attempts, run_at, idempotency_key, correlation_id)
+          insert into jobs (type, payload, priority, max_attempts, run_at, idempotency_key, correlation_id, trace_parent)
           values (${type}, ${JSON.stringify(payload ?? null)}::jsonb, ${priority}, ${maxAttempts}, coalesce(${runAt}::timestamptz, now()),
-                  ${enqueue.idempotencyKey ?? null}, ${enqueue.correlationId ?? null})
+                  ${enqueue.idempotencyKey ?? null}, ${enqueue.correlationId ?? null}, ${options.traceparent?.() ?? null})
           on conflict (type, idempotency_key) where idempotency_key is not null do nothing
           returning id
         )

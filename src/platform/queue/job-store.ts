@@ -9,6 +9,7 @@ export interface ClaimedJob {
   attempts: number;
   max_attempts: number;
   correlation_id: string | null;
+  trace_parent: string | null;
   created_at: Date;
 }
 
@@ -28,7 +29,7 @@ export function jobStore(db: Kysely<Tables>) {
           limit ${limit}
           for update skip locked
         )
-        returning id, type, payload, attempts, max_attempts, correlation_id, created_at`.execute(db);
+        returning id, type, payload, attempts, max_attempts, correlation_id, trace_parent, created_at`.execute(db);
       return result.rows;
     },
 

@@ -27,6 +27,8 @@ export interface JobWorkerOptions {
   leaseMs: number;
   /** Completed jobs are deleted this long after they finished. */
   retentionS: number;
+  /** Runs a job's whole attempt inside a span continuing the trace that enqueued it (tracing on). */
+  inJobSpan?: <T>(job: { type: string; id: string; attempt: number; traceparent: string | null }, work: () => Promise<T>) => Promise<T>;
 }
 
 export interface JobWorker {
@@ -134,7 +136,7 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
       if (kept) jobLogger.info({ duration_ms: Math.round(seconds * 1000), queued_ms: Date.now() - job.created_at.getTime() }, 'job completed');
       else jobLogger.warn('job finished after its lease was lost; another worker may run it again');
     };
-    finish()
+    (options.inJobSpan ? options.inJobSpan({ type: job.type, id: job.id, attempt: job.attempts, traceparent: job.trace_parent }, finish) : finish())
       .catch((err: unknown) => jobLogger.error({ err }, 'could not record the outcome of a job; its lease will expire and it will run again'))
       .finally(() => {
         running.delete(job.id);
