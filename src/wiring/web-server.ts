@@ -24,6 +24,7 @@ import { createRedisStore } from '../platform/ratelimit/redis-store.js';
 import type { RedisConnection } from '../platform/redis/redis-connection.js';
 import { createRedisProbe, redisNotConfigured } from '../platform/redis/redis-probe.js';
 import { secretsReadiness } from '../platform/secrets/secrets-readiness.js';
+import { liveSecret } from '../secrets-wiring.js';
 import { workerCensus } from '../worker/heartbeat.js';
 
 export interface WebServer {
@@ -66,7 +67,7 @@ export async function startWebServer(
     loadShedRetryAfterS: config.loadShedRetryAfterS,
     outages: [databaseOutage],
     docs: config.docsEnabled
-      ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser && config.docsPassword ? { user: config.docsUser, password: config.docsPassword } : undefined }
+      ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser ? { user: config.docsUser, password: liveSecret(platform.secrets, 'DOCS_PASSWORD', config.docsPassword) } : undefined }
       : undefined,
     staticRoot: join(packageRoot, 'public', 'assets'),
     routes: [
