@@ -1,6 +1,7 @@
 import { ageOf, fieldKeyCreatedAt, formatAudit, type AgePolicy, type SecretAge } from '../ops/secrets/secret-ages.js';
 import { passwordInUrl } from '../platform/db/failure-reason.js';
 import { failureReason } from '../platform/secrets/secret-store.js';
+import { explainMissingTables, IdentityTablesMissing } from '../features/auth/signing-keys.js';
 import { DataDirInUse } from '../platform/db/data-dir-lock.js';
 import { CliExit, databaseInUseExit, EXIT, openDatabaseFor, resolveRuntime, SECRET_KEYS, type Runtime } from './bootstrap.js';
 
@@ -68,6 +69,11 @@ async function databaseHeldSecrets(config: Runtime['config'], secrets: Runtime['
       ],
     };
   } catch (error) {
+    // Reachable but never migrated: there is no key to age, which is an answer, not a gap.
+    if (explainMissingTables(error) instanceof IdentityTablesMissing) {
+      const note = 'none (database not migrated)';
+      return { rows: [ageOf({ name: 'jwt-signing-key', source: 'database', note }, policy, now), ageOf({ name: 'api-keys', source: 'database', note }, policy, now)] };
+    }
     const note = error instanceof DataDirInUse ? `not checked: embedded database in use by pid ${error.pid}` : `not checked: database unavailable (${failureReason(error)})`;
     return { rows: [ageOf({ name: 'jwt-signing-key', source: 'database', note }, policy, now), ageOf({ name: 'api-keys', source: 'database', note }, policy, now)], failure: error };
   } finally {
