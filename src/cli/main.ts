@@ -66,7 +66,7 @@ secrets
   .action(async (name: string) => (await import('./secrets-rotate.js')).secretsRotateCommand(name));
 secrets
   .command('audit')
-  .description('each secret\'s source, version and age against the rotation policy; exit 1 when any is overdue (never prints values)')
+  .description('each secret\'s source, version and age against the rotation policy; exit 1 when any is overdue, 4 when part could not be read, 5 when a running Rampart holds the embedded database (never prints values)')
   .option('--json', 'machine-readable output')
   .action(async (options: { json?: boolean }) => (await import('./secrets-audit.js')).secretsAuditCommand(options));
 
