@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../support/private-postgres.js';
 import { runCli, startRampart, type RampartProcess } from '../support/rampart-process.js';
+
+// Each case starts the built CLI, some of them a server too: generous on a loaded machine.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 // PGlite lets one process open a data directory. While `npm start` runs, every command that
 // reads the embedded database must say so, name the process and what to do, and exit 5:
@@ -44,14 +47,14 @@ describe('commands against an embedded database a running Rampart holds', () => 
     expect(stderr).toMatch(inUseMessage(rampart.child.pid));
     expect(code).toBe(IN_USE);
     expect(stdout).toBe('');
-  }, 60_000);
+  });
 
   it.each([[['serve']], [['worker']]])('a second `rampart %s` exits 5 the same way, before listening or working', async (args) => {
     const { code, stdout, stderr } = await runCli(args, { RAMPART_DATA_DIR: dataDir });
     expect(stderr).toMatch(inUseMessage(rampart.child.pid));
     expect(code).toBe(IN_USE);
     expect(stdout).not.toMatch(/"msg":"(listening|worker started)"/);
-  }, 60_000);
+  });
 
   it('`rampart secrets audit` prints what it could read, marks the rest "not checked", never claims nothing is overdue, and exits 5', async () => {
     const { code, stdout, stderr } = await runCli(['secrets', 'audit'], { RAMPART_DATA_DIR: dataDir });

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
 import { runCli, send, startRampart, type RampartProcess } from '../support/rampart-process.js';
+
+// Each case starts the built CLI, some of them a server too: generous on a loaded machine.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 // The public /readiness is for load balancers: overall status and whether each dependency is
 // ok. The engine, version, worker counts, secrets providers and the metrics port are for

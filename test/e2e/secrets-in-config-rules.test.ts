@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakeAws, type FakeAws } from '../support/fake-aws.js';
 import { runCli, startRampart, type RampartProcess } from '../support/rampart-process.js';
+
+// Each case starts the built CLI, some of them a server too: generous on a loaded machine.
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
 // Every check on a secret's value must see the value the secrets chain supplies, wherever it
 // lives: the environment, a file under SECRETS_DIR, SSM Parameter Store or Secrets Manager.
