@@ -65,7 +65,7 @@ export async function startRampart(config: Config, options: RampartOptions): Pro
     let shuttingDown = false;
     let web: WebServer | undefined;
     try {
-      web = options.web ? await startWebServer(platform, features, { database: running.database, logging: running.logging, isShuttingDown: () => shuttingDown }) : undefined;
+      web = options.web ? await startWebServer(platform, features, { database: running.database, logging: running.logging, isShuttingDown: () => shuttingDown, internal: metricsServer }) : undefined;
     } catch (err) {
       await Promise.all([metricsServer.close(), background.close()]);
       throw err;

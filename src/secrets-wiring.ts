@@ -7,9 +7,10 @@ import type { Logger } from './platform/log/logger.js';
 import type { Redactor } from './platform/log/redact.js';
 import type { SecretStore } from './platform/secrets/secret-store.js';
 
-// Secrets whose rotation takes effect without a restart (the others are read at start:
-// APP_SECRET seals the signing keys and TOTP secrets, URLs configure clients built once).
-const LIVE_SECRETS = new Set(['DATABASE_PASSWORD', 'FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER']);
+// Secrets whose rotation takes effect without a restart. The others are read at start:
+// APP_SECRET seals the signing keys and TOTP secrets (docs/decisions.md, "Which secrets
+// rotate live"); DATABASE_URL, REDIS_URL and SENTRY_DSN configure clients built once.
+const LIVE_SECRETS = new Set(['DATABASE_PASSWORD', 'FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'DOCS_PASSWORD', 'SMTP_URL']);
 
 // Secrets holding several values (`kid:key,kid:key`, `pepper,pepper`): each part is a secret too.
 const LIST_SECRETS = new Set(['FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'fieldEncryptionKeys', 'apiKeyPepper']);
@@ -70,4 +71,17 @@ export function rotateFieldKeysLive(secretStore: SecretStore, fieldKeys: FieldKe
       logger.error({ err }, 'rotated FIELD_ENCRYPTION_KEYS is malformed; keeping the keys in use');
     }
   });
+}
+
+/**
+ * The value of `key` in use now: the start value until a refresh changes the key, then the
+ * chain's (undefined once it was removed). For settings read where they are used (per request,
+ * per message) rather than by a client built once.
+ */
+export function liveSecret(secretStore: SecretStore, key: string, atStart: string | undefined): () => string | undefined {
+  let current = atStart;
+  secretStore.onChange((keys) => {
+    if (keys.includes(key)) current = secretStore.get(key);
+  });
+  return () => current;
 }

@@ -1,13 +1,23 @@
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type LoadOptions } from '../config/load.js';
 import { generatedSecretsProvider, generateSecretValue, REQUIRED_SECRETS } from '../config/dev-secrets.js';
 import { unsafeSettings } from '../config/production-guard.js';
 import { configSchema, type Config, type Field } from '../config/schema.js';
+import { DataDirInUse } from '../platform/db/data-dir-lock.js';
 import { openDatabase, type DatabaseHandle } from '../platform/db/database.js';
 import { chainFromSettings } from '../platform/secrets/chain-from-settings.js';
 import { createSecretStore, SecretsUnavailable, type SecretStore } from '../platform/secrets/secret-store.js';
 
-/** Exit codes a deploy script can tell apart. */
-export const EXIT = { ok: 0, failure: 1, badConfig: 2, unsafeForProduction: 3 } as const;
+/** Exit codes a deploy script can tell apart (README, "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  badConfig: 2,
+  unsafeForProduction: 3,
+  /** A report that could not read everything it covers (`secrets audit` with the database down). */
+  incomplete: 4,
+  /** The embedded database is open in a running Rampart; PGlite allows one process. */
+  databaseInUse: 5,
+} as const;
 
 export class CliExit extends Error {
   constructor(readonly code: number, readonly lines: string[]) {
@@ -38,7 +48,9 @@ export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promi
  * a required secret no provider has. Development generates those into a 0600 file instead.
  */
 export async function resolveRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
-  const settings = parsed(env);
+  // Only what the chain needs: a rule on a secret waits for the chain's value (DOCS_USER in
+  // the environment, DOCS_PASSWORD in SSM).
+  const settings = parsed(env, { secrets: 'later' });
   const chain = await chainFromSettings({
     providers: settings.secretsProviders,
     env,
@@ -89,17 +101,39 @@ export async function resolveRuntime(env: NodeJS.ProcessEnv = process.env): Prom
   return { config, secrets };
 }
 
-function parsed(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecrets'> {
+function parsed(env: NodeJS.ProcessEnv, options?: LoadOptions): Omit<Config, 'generatedSecrets'> {
   try {
-    return loadConfig(env);
+    return loadConfig(env, options);
   } catch (err) {
     if (err instanceof ConfigError) throw new CliExit(EXIT.badConfig, ['rampart: invalid configuration', ...err.problems.map((p) => `  ${p}`)]);
     throw err;
   }
 }
 
-/** The database for a one-off command (migrate, secrets): the servers' settings, a pool of two. */
-export function openCommandDatabase(config: Config, secrets?: SecretStore): Promise<DatabaseHandle> {
+/** What a user sees when the embedded database is held by a running Rampart, and what to do. */
+export function databaseInUseExit(error: DataDirInUse): CliExit {
+  return new CliExit(EXIT.databaseInUse, [
+    `rampart: the embedded database in ${error.dataDir} is in use by a running Rampart (pid ${error.pid}); PGlite lets one process open it.`,
+    `  Stop that process first (Ctrl-C where it runs, or kill -TERM ${error.pid}) and run this again,`,
+    '  or run Rampart on PostgreSQL (DATABASE_URL), where commands work alongside the running servers.',
+  ]);
+}
+
+/**
+ * The database for a one-off command (migrate, jobs, secrets): the servers' settings, a pool of
+ * two. An embedded database held by a running Rampart exits with EXIT.databaseInUse.
+ */
+export async function openCommandDatabase(config: Config, secrets?: SecretStore): Promise<DatabaseHandle> {
+  try {
+    return await openDatabaseFor(config, secrets);
+  } catch (error) {
+    if (error instanceof DataDirInUse) throw databaseInUseExit(error);
+    throw error;
+  }
+}
+
+/** As openCommandDatabase, but a database in use is the caller's to report (DataDirInUse). */
+export function openDatabaseFor(config: Config, secrets?: SecretStore): Promise<DatabaseHandle> {
   return openDatabase({
     url: config.databaseUrl,
     password: secrets ? () => secrets.get('DATABASE_PASSWORD') : () => config.databasePassword,

@@ -1,6 +1,7 @@
 import { Command, Argument } from 'commander';
 import { packageVersion } from '../package-info.js';
-import { CliExit, EXIT, resolveConfig } from './bootstrap.js';
+import { DataDirInUse } from '../platform/db/data-dir-lock.js';
+import { CliExit, databaseInUseExit, EXIT, resolveConfig } from './bootstrap.js';
 import { configMarkdownTable } from './config-table.js';
 import type { MigrateAction } from './migrate.js';
 import type { ServeOptions } from './serve.js';
@@ -65,7 +66,7 @@ secrets
   .action(async (name: string) => (await import('./secrets-rotate.js')).secretsRotateCommand(name));
 secrets
   .command('audit')
-  .description('each secret\'s source, version and age against the rotation policy; exit 1 when any is overdue (never prints values)')
+  .description('each secret\'s source, version and age against the rotation policy; exit 1 when any is overdue, 4 when part could not be read, 5 when a running Rampart holds the embedded database (never prints values)')
   .option('--json', 'machine-readable output')
   .action(async (options: { json?: boolean }) => (await import('./secrets-audit.js')).secretsAuditCommand(options));
 
@@ -82,7 +83,9 @@ program
     process.stdout.write(`configuration is valid (${config.env})\n`);
   });
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+program.parseAsync(process.argv).catch((caught: unknown) => {
+  // `serve` and `worker` open the database inside startRampart, past openCommandDatabase.
+  const err = caught instanceof DataDirInUse ? databaseInUseExit(caught) : caught;
   if (err instanceof CliExit) {
     if (err.lines.length > 0) process.stderr.write(`${err.lines.join('\n')}\n`);
     process.exit(err.code);

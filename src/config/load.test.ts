@@ -64,4 +64,13 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ CONTACT_INBOX: value })).toThrow(/CONTACT_INBOX: expected one email address/);
     }
   });
+
+  it('before the secrets chain is read, leaves secrets unset and runs no rule on them, but still checks the rest', () => {
+    const env = { DOCS_USER: 'ops', APP_SECRET: 'short', FIELD_ENCRYPTION_KEYS: 'bad', API_KEY_PEPPER: 'short', DATABASE_URL: 'not a url', SMTP_URL: 'nope' };
+    const settings = loadConfig(env, { secrets: 'later' });
+    expect(settings).toMatchObject({ docsUser: 'ops', docsPassword: undefined, appSecret: undefined, databaseUrl: undefined });
+    expect(() => loadConfig(env)).toThrow(/DOCS_PASSWORD: required when DOCS_USER is set/);
+    expect(() => loadConfig({ ...env, PORT: 'eighty' }, { secrets: 'later' })).toThrow(/PORT: expected an integer/);
+    expect(() => loadConfig({ SECRETS_PROVIDERS: 'secretsmanager' }, { secrets: 'later' })).toThrow(/SECRETS_MANAGER_IDS: required/);
+  });
 });

@@ -12,15 +12,51 @@ export class ConfigError extends Error {
 // Typos in our own namespace are caught; other variables belong to the platform and are ignored.
 const OWN_PREFIX = 'RAMPART_';
 
+export interface LoadOptions {
+  /**
+   * `later`: secret fields are left unset and every rule that reads one is skipped, because
+   * their values may still come from the secrets chain (a file, SSM, Secrets Manager). The
+   * settings the chain itself needs are checked; the full load runs once the chain is read.
+   */
+  secrets?: 'now' | 'later';
+}
+
+/** A check across fields, or on a parsed value; `reads` names what it looks at. */
+interface Rule {
+  reads: ReadonlyArray<keyof typeof configSchema>;
+  problems(values: Record<string, unknown>, env: NodeJS.ProcessEnv): string[];
+}
+
+const rules: readonly Rule[] = [
+  {
+    reads: ['docsUser', 'docsPassword'],
+    problems: (values) => [
+      ...(values.docsUser !== undefined && values.docsPassword === undefined ? ['DOCS_PASSWORD: required when DOCS_USER is set'] : []),
+      ...(values.docsPassword !== undefined && values.docsUser === undefined ? ['DOCS_USER: required when DOCS_PASSWORD is set'] : []),
+    ],
+  },
+  { reads: ['appSecret'], problems: (values) => (typeof values.appSecret === 'string' && values.appSecret.length < 32 ? ['APP_SECRET: must be at least 32 characters'] : []) },
+  // One line, one address: it becomes a mail recipient, where a line break would add headers.
+  { reads: ['otelTracesSamplerArg'], problems: (values) => (/^\s*(0(\.\d+)?|1(\.0*)?)\s*$/.test(String(values.otelTracesSamplerArg)) ? [] : ['OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1 (e.g. 0.1)']) },
+  { reads: ['contactInbox'], problems: (values) => (typeof values.contactInbox === 'string' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.contactInbox) ? ['CONTACT_INBOX: expected one email address (name@example.com)'] : []) },
+  { reads: ['oidcJwksUrl', 'oidcIssuer', 'oidcAudience', 'oidcAlgorithms'], problems: oidcProblems },
+  { reads: ['secretsProviders', 'secretsManagerIds'], problems: secretsProblems },
+  { reads: ['fieldEncryptionKeys', 'apiKeyPepper'], problems: secretValueProblems },
+  { reads: ['storageDriver', 's3Bucket', 's3Region', 's3Sse', 's3SseKmsKeyId', 'documentsPurgeSchedule', 'documentsOrphanSweepSchedule'], problems: storageProblems },
+];
+
+const isSecret = (name: keyof typeof configSchema) => (configSchema[name] as Field).secret === true;
+
 /** Parses and validates the environment into a typed Config, listing every problem at once. */
-export function loadConfig(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecrets'> {
+export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): Omit<Config, 'generatedSecrets'> {
+  const deferSecrets = options.secrets === 'later';
   const problems: string[] = [];
   const values: Record<string, unknown> = {};
   const known = new Set<string>();
 
   for (const [name, f] of Object.entries(configSchema) as Array<[string, Field]>) {
     known.add(f.env);
-    const raw = env[f.env];
+    const raw = deferSecrets && f.secret ? undefined : env[f.env];
     if (raw === undefined || raw.trim() === '') {
       values[name] = f.default;
       continue;
@@ -36,14 +72,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Omit<Config, 'generatedSecre
     }
   }
 
-  if (values.docsUser !== undefined && values.docsPassword === undefined) problems.push('DOCS_PASSWORD: required when DOCS_USER is set');
-  if (values.docsPassword !== undefined && values.docsUser === undefined) problems.push('DOCS_USER: required when DOCS_PASSWORD is set');
-  if (typeof values.appSecret === 'string' && values.appSecret.length < 32) problems.push('APP_SECRET: must be at least 32 characters');
-  // One line, one address: it becomes a mail recipient, where a line break would add headers.
-  if (typeof values.contactInbox === 'string' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.contactInbox)) problems.push('CONTACT_INBOX: expected one email address (name@example.com)');
-  const samplerRatio = Number(values.otelTracesSamplerArg);
-  if (!(samplerRatio >= 0 && samplerRatio <= 1) || !/^\s*[0-9.]+\s*$/.test(String(values.otelTracesSamplerArg))) problems.push('OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1 (e.g. 0.1)');
-  problems.push(...oidcProblems(values), ...secretsProblems(values), ...storageProblems(values, env));
+  for (const rule of rules) {
+    if (deferSecrets && rule.reads.some(isSecret)) continue;
+    problems.push(...rule.problems(values, env));
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return values as Omit<Config, 'generatedSecrets'>;
@@ -58,6 +90,11 @@ function secretsProblems(values: Record<string, unknown>): string[] {
   if (unknown.length > 0) problems.push(`SECRETS_PROVIDERS: unknown provider ${unknown.join(', ')} (known: ${PROVIDERS.join(', ')})`);
   if (new Set(providers).size !== providers.length) problems.push('SECRETS_PROVIDERS: names a provider twice');
   if (providers.includes('secretsmanager') && (values.secretsManagerIds as string[]).length === 0) problems.push('SECRETS_MANAGER_IDS: required when SECRETS_PROVIDERS includes secretsmanager');
+  return problems;
+}
+
+function secretValueProblems(values: Record<string, unknown>): string[] {
+  const problems: string[] = [];
   if (typeof values.fieldEncryptionKeys === 'string') {
     const problem = fieldKeysProblem(values.fieldEncryptionKeys);
     if (problem) problems.push(`FIELD_ENCRYPTION_KEYS: ${problem}`);

@@ -143,6 +143,7 @@ export const configSchema = {
   loadShedMaxHeapUsedBytes: field({ env: 'LOAD_SHED_MAX_HEAP_USED_BYTES', kind: 'int', default: 0, min: 0, description: 'Shed load while V8 heap used exceeds this. 0 disables.' }),
   loadShedRetryAfterS: field({ env: 'LOAD_SHED_RETRY_AFTER_S', kind: 'int', default: 10, min: 1, description: '`Retry-After` seconds sent with a shed request.' }),
 
+  readinessDetail: field({ env: 'READINESS_DETAIL', kind: 'enum', values: ['full', 'minimal'], description: 'What the public `/readiness` tells: `minimal` (overall status and whether each dependency is ok: what a load balancer needs) or `full` (details, workers, observability, version). The internal `METRICS_PORT` always serves the full report at `/readiness`. Default: minimal in production, full in development.' }),
   sentryDsn: field({ env: 'SENTRY_DSN', kind: 'url', secret: true, description: 'Sentry DSN for error reporting (reported as configured in `/readiness`).' }),
   otelEndpoint: field({ env: 'OTEL_EXPORTER_OTLP_ENDPOINT', kind: 'url', description: 'OTLP/HTTP endpoint of an OpenTelemetry collector (`http://collector:4318`); traces go to `<endpoint>/v1/traces`. Unset, with no traces endpoint either: tracing is off and no OpenTelemetry SDK is loaded.' }),
   otelTracesEndpoint: field({ env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', kind: 'url', description: 'Full OTLP/HTTP traces URL (`http://collector:4318/v1/traces`); wins over `OTEL_EXPORTER_OTLP_ENDPOINT`.' }),

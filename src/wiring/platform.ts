@@ -20,7 +20,7 @@ import { createSecretStore, type SecretStore } from '../platform/secrets/secret-
 import { createObjectStorage, type StorageSettings } from '../platform/storage/create-storage.js';
 import { queryDurationObserver, registerDatabaseMetrics, registerProcessMetrics, registerRedisMetrics } from './platform-metrics.js';
 import { commandSpans, observeBoth, querySpans, registerTracingMetrics, startTracingIfConfigured, traceLogFields } from './tracing.js';
-import { redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from '../secrets-wiring.js';
+import { liveSecret, redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from '../secrets-wiring.js';
 
 export interface RunningPlatform {
   platform: Platform;
@@ -85,7 +85,7 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     const jobDefinitions: JobDefinition[] = [];
     const queue = createJobQueue({ definitions: jobDefinitions, traceparent: tracing?.currentTraceparent });
     const storage = await createObjectStorage(storageSettings(config));
-    const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom });
+    const mailer = createMailer({ smtpUrl: liveSecret(secrets, 'SMTP_URL', config.smtpUrl), outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom });
     const redisSettings = {
       url: config.redisUrl,
       sentinels: config.redisSentinels,

@@ -9,6 +9,7 @@ import { packageRoot, packageVersion } from '../package-info.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
 import { databaseOutage } from '../platform/db/failure-reason.js';
 import { healthRoutes } from '../platform/health/health-routes.js';
+import { createReadiness, publicReadinessDetail } from '../platform/health/readiness-report.js';
 import type { DependencyCheck } from '../platform/health/readiness.js';
 import { watchPressure, type PressureGauge } from '../platform/http/load-shedding.js';
 import { PROBE_PATHS, pathOf } from '../platform/http/probe-paths.js';
@@ -16,6 +17,7 @@ import { sendProblem } from '../platform/http/problem.js';
 import { buildHttpServer } from '../platform/http/server.js';
 import type { Logging } from '../platform/log/logger.js';
 import { createRequestLineWriter } from '../platform/log/request-line.js';
+import type { MetricsServer } from '../platform/metrics/metrics-server.js';
 import type { Metrics } from '../platform/metrics/registry.js';
 import { createLimiter, rateLimitTiers } from '../platform/ratelimit/limiter.js';
 import { createMemoryStore } from '../platform/ratelimit/memory-store.js';
@@ -24,6 +26,7 @@ import { createRedisStore } from '../platform/ratelimit/redis-store.js';
 import type { RedisConnection } from '../platform/redis/redis-connection.js';
 import { createRedisProbe, redisNotConfigured } from '../platform/redis/redis-probe.js';
 import { secretsReadiness } from '../platform/secrets/secrets-readiness.js';
+import { liveSecret } from '../secrets-wiring.js';
 import { workerCensus } from '../worker/heartbeat.js';
 
 export interface WebServer {
@@ -34,7 +37,7 @@ export interface WebServer {
 export async function startWebServer(
   platform: Platform,
   features: readonly Feature[],
-  runtime: { database: DatabaseHandle; logging: Logging; isShuttingDown: () => boolean },
+  runtime: { database: DatabaseHandle; logging: Logging; isShuttingDown: () => boolean; internal: MetricsServer },
 ): Promise<WebServer> {
   const { config, metrics, logger } = platform;
   const { database, logging } = runtime;
@@ -48,6 +51,24 @@ export async function startWebServer(
     { name: 'storage', critical: false, check: () => platform.storage.check() },
     ...features.flatMap((feature) => feature.readiness ?? []),
   ];
+  const readiness = createReadiness({
+    checks,
+    sections: async () => ({
+      workers: await workerCensus(platform.db).catch(() => ({ alive: null, stale: null, oldest_heartbeat_s: null, details: 'error: unavailable' })),
+      observability: {
+        log_json: true,
+        log_level: config.logLevel,
+        metrics: { enabled: true, port: runtime.internal.port, path: '/metrics' },
+        sentry: { configured: config.sentryDsn !== undefined },
+        otel: platform.tracing ? { configured: true, exporter: platform.tracing.exporterStatus() } : { configured: false },
+      },
+    }),
+    isShuttingDown: runtime.isShuttingDown,
+    version: packageVersion,
+    startedAt: Date.now(),
+  });
+  // Operators get the whole report on the internal port, whatever the public one tells.
+  runtime.internal.serveJson('/readiness', () => readiness.report('full'));
   const pressure = watchPressure({ maxEventLoopDelayMs: config.loadShedMaxEventLoopDelayMs, maxHeapUsedBytes: config.loadShedMaxHeapUsedBytes });
   const rateLimits = config.rateLimitEnabled ? rateLimitPlugin(config, metrics, platform.redis) : undefined;
   const app = await buildHttpServer({
@@ -66,28 +87,13 @@ export async function startWebServer(
     loadShedRetryAfterS: config.loadShedRetryAfterS,
     outages: [databaseOutage],
     docs: config.docsEnabled
-      ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser && config.docsPassword ? { user: config.docsUser, password: config.docsPassword } : undefined }
+      ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser ? { user: config.docsUser, password: liveSecret(platform.secrets, 'DOCS_PASSWORD', config.docsPassword) } : undefined }
       : undefined,
     staticRoot: join(packageRoot, 'public', 'assets'),
     tracing: platform.tracing && { spans: platform.tracing.httpSpans, traceIdsOf: platform.tracing.requestTraceIds },
     routes: [
       ...(rateLimits ? [rateLimits] : []),
-      (instance) => healthRoutes(instance, {
-        checks,
-        sections: async () => ({
-          workers: await workerCensus(platform.db).catch(() => ({ alive: null, stale: null, oldest_heartbeat_s: null, details: 'error: unavailable' })),
-          observability: {
-            log_json: true,
-            log_level: config.logLevel,
-            metrics: { enabled: true, port: config.metricsPort, path: '/metrics' },
-            sentry: { configured: config.sentryDsn !== undefined },
-            otel: platform.tracing ? { configured: true, exporter: platform.tracing.exporterStatus() } : { configured: false },
-          },
-        }),
-        isShuttingDown: runtime.isShuttingDown,
-        version: packageVersion,
-        startedAt: Date.now(),
-      }),
+      (instance) => healthRoutes(instance, { readiness, detail: publicReadinessDetail(config.readinessDetail, config.env === 'production') }),
       ...features.flatMap((feature) => feature.routes ?? []),
     ],
   });

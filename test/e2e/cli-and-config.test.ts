@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configMarkdownTable } from '../../src/cli/config-table.js';
 import { databaseTargets } from '../support/databases.js';
-import { repoRoot, runCli, startRampart } from '../support/rampart-process.js';
+import { cliPath, repoRoot, runCli, startRampart } from '../support/rampart-process.js';
 
 const SAFE_PRODUCTION = {
   RAMPART_ENV: 'production',
@@ -26,17 +26,28 @@ describe('rampart CLI', () => {
     for (const command of ['serve', 'worker', 'migrate', 'config']) expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 
-  // npm itself takes seconds of CPU to start; with the whole suite sharing two cores it once
-  // needed more than the default 30 s. Its update check and audit are off: this test is about
-  // the bin wiring, not npm's network.
-  it('is reachable as `npx rampart` inside the repository', async () => {
-    const env = { ...process.env, npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
+  // `npx rampart` in the repository copies the project into npm's cache and runs `prepare`
+  // (the whole build) first; the documented form is plain node on the built entry.
+  it('README and docs run the CLI in the repository as `node dist/rampart.mjs`, which starts without building', async () => {
+    const guides = ['README.md', ...readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md') && f !== 'decisions.md').map((f) => join('docs', f))];
+    for (const guide of guides) {
+      const text = readFileSync(join(repoRoot, guide), 'utf8');
+      expect(text, guide).not.toMatch(/npx\s+rampart/);
+      // A command line someone would type: in a code block, starting with the CLI's name.
+      const blocks = [...text.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1]!);
+      const typed = blocks.flatMap((b) => b.split('\n')).filter((line) => /^(\$ )?rampart\s/.test(line));
+      expect(typed, `${guide}: run as node dist/rampart.mjs`).toEqual([]);
+    }
+    expect(readFileSync(join(repoRoot, 'README.md'), 'utf8')).toContain('`node dist/rampart.mjs --help`');
+
+    const built = statSync(cliPath).mtimeMs;
     const result = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-      execFile('npx', ['--no-install', 'rampart', '--help'], { cwd: repoRoot, env }, (error, stdout) => resolve({ code: error ? (error.code as number) : 0, stdout }));
+      execFile('node', ['dist/rampart.mjs', '--help'], { cwd: repoRoot }, (error, stdout) => resolve({ code: error ? (error.code as number) : 0, stdout }));
     });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Usage: rampart/);
-  }, 90_000);
+    expect(result.stdout).toMatch(/^Usage: rampart/);
+    expect(statSync(cliPath).mtimeMs).toBe(built);
+  });
 
   it.each([
     ['PORT', 'eighty', /PORT: expected an integer, got "eighty"/],
@@ -100,8 +111,8 @@ describe('rampart CLI', () => {
     const rampart = await startRampart({ env: { RAMPART_DATA_DIR: dataDir } });
     try {
       const second = await runCli(['migrate', 'status'], { RAMPART_DATA_DIR: dataDir });
-      expect(second.code).toBe(1);
-      expect(second.stderr).toMatch(new RegExp(`in use by process ${rampart.child.pid}`));
+      expect(second.code).toBe(5);
+      expect(second.stderr).toMatch(new RegExp(`in use by a running Rampart \\(pid ${rampart.child.pid}\\)`));
     } finally {
       expect(await rampart.stop()).toBe(0);
     }

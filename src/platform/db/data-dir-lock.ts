@@ -1,6 +1,14 @@
 import { open, readFile, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
+/** The embedded database is open in another live process (PGlite allows one). */
+export class DataDirInUse extends Error {
+  constructor(readonly dataDir: string, readonly pid: number) {
+    super(`the embedded database in ${dataDir} is in use by process ${pid}; stop it first (PGlite allows one process)`);
+    this.name = 'DataDirInUse';
+  }
+}
+
 export interface DataDirLock {
   release(): Promise<void>;
 }
@@ -38,7 +46,7 @@ export async function holdDataDirLock(dataDir: string): Promise<DataDirLock> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        throw new Error(`the embedded database in ${dataDir} is in use by process ${holder}; stop it first (PGlite allows one process)`);
+        throw new DataDirInUse(dataDir, holder);
       }
       await rm(file, { force: true });
     }

@@ -1,13 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { runChecks, type DependencyCheck } from './readiness.js';
+import type { Readiness, ReadinessDetail } from './readiness-report.js';
 
 export interface HealthRoutesOptions {
-  checks: readonly DependencyCheck[];
-  /** Extra, always-present sections (observability, workers…), computed per call. */
-  sections: () => Promise<Record<string, unknown>>;
-  isShuttingDown: () => boolean;
-  version: string;
-  startedAt: number;
+  readiness: Readiness;
+  /** What the public `/readiness` tells (READINESS_DETAIL); the internal port always has the full report. */
+  detail: ReadinessDetail;
 }
 
 export async function healthRoutes(app: FastifyInstance, options: HealthRoutesOptions): Promise<void> {
@@ -21,14 +18,12 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRoutesOp
 
   app.get('/readiness', {
     schema: {
-      summary: 'Readiness: 200 when this instance should receive traffic, 503 otherwise, with each dependency\'s state.',
+      summary: 'Readiness: 200 when this instance should receive traffic, 503 otherwise, with whether each dependency is ok (details on the internal port, or here when READINESS_DETAIL=full).',
       tags: ['operations'],
     },
   }, async (_request, reply) => {
-    const [{ statuses, criticalOk, allOk }, sections] = await Promise.all([runChecks(options.checks), options.sections()]);
-    const shuttingDown = options.isShuttingDown();
-    const status = shuttingDown ? 'shutting_down' : !criticalOk ? 'unavailable' : allOk ? 'ok' : 'degraded';
-    reply.code(shuttingDown || !criticalOk ? 503 : 200).header('cache-control', 'no-store');
-    return { status, ...statuses, ...sections, version: options.version, uptime_s: Math.round((Date.now() - options.startedAt) / 1000) };
+    const { statusCode, body } = await options.readiness.report(options.detail);
+    reply.code(statusCode).header('cache-control', 'no-store');
+    return body;
   });
 }

@@ -11,11 +11,6 @@ export interface DependencyCheck {
   check(): Promise<DependencyStatus>;
 }
 
-export interface ReadinessReport {
-  status: 'ok' | 'degraded' | 'unavailable' | 'shutting_down';
-  [dependency: string]: unknown;
-}
-
 const CHECK_TIMEOUT_MS = 1_500;
 
 /** Runs every check in parallel, each bounded, so one hung dependency cannot hang the probe. */

@@ -10,8 +10,12 @@ import { sendProblem } from './problem.js';
 export interface ApiDocsOptions {
   title: string;
   version: string;
-  /** Unset: docs are open (development only; the production guard refuses it). */
-  credentials?: { user: string; password: string };
+  /**
+   * Unset: docs are open (development only; the production guard refuses it). The password is
+   * read on every request, so a rotated DOCS_PASSWORD applies at once; none (it was removed
+   * from the secrets chain) refuses everyone rather than opening the docs.
+   */
+  credentials?: { user: string; password: () => string | undefined };
 }
 
 // Swagger UI's bundle needs nothing from elsewhere; only this route tree gets this
@@ -35,8 +39,8 @@ const DOCS_CSP = [
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Checks Basic credentials in constant time (hashing first makes lengths equal). */
-export function basicAuthMatches(header: string | undefined, expected: { user: string; password: string }): boolean {
-  if (!header?.startsWith('Basic ')) return false;
+export function basicAuthMatches(header: string | undefined, expected: { user: string; password: string | undefined }): boolean {
+  if (!header?.startsWith('Basic ') || expected.password === undefined) return false;
   const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon === -1) return false;
@@ -61,7 +65,7 @@ export async function apiDocsRoutes(app: FastifyInstance, options: ApiDocsOption
   const { credentials } = options;
   if (credentials) {
     app.addHook('onRequest', (request, reply, done) => {
-      if (basicAuthMatches(request.headers.authorization, credentials)) return done();
+      if (basicAuthMatches(request.headers.authorization, { user: credentials.user, password: credentials.password() })) return done();
       reply.header('www-authenticate', 'Basic realm="rampart-docs", charset="UTF-8"');
       sendProblem(reply, 401, 'unauthorized', 'API docs need the DOCS_USER credentials (HTTP Basic).');
     });

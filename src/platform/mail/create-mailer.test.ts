@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startSmtpServer } from '../../../test/support/smtp-server.js';
 import { createMailer } from './create-mailer.js';
 import { MailDeliveryError } from './smtp-mailer.js';
 
@@ -28,5 +29,30 @@ describe('createMailer', () => {
     const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${port}`, outboxDirectory, from: 'no-reply@example.com' });
     await expect(mailer.send(message)).rejects.toThrow(MailDeliveryError);
     expect(existsSync(outboxDirectory)).toBe(false);
+  });
+});
+
+describe('createMailer with a rotating SMTP URL', () => {
+  it('sends each message through the URL current at that moment', async () => {
+    const first = await startSmtpServer();
+    const second = await startSmtpServer();
+    try {
+      let url = `smtp://127.0.0.1:${first.port}`;
+      const mailer = createMailer({ smtpUrl: () => url, outboxDirectory: join(root, 'rotating-outbox'), from: 'no-reply@example.com' });
+      await mailer.send(message);
+      url = `smtp://127.0.0.1:${second.port}`;
+      await mailer.send({ ...message, subject: 'After rotation' });
+      const subjects = (server: typeof first) => server.received.map((mail) => /^Subject: (.*)$/m.exec(mail.data)?.[1]);
+      expect(subjects(first)).toEqual(['Hi']);
+      expect(subjects(second)).toEqual(['After rotation']);
+      // A malformed rotated value fails the send, naming no part of it.
+      url = 'smtp//broken:pw-that-must-not-leak@';
+      const error = await mailer.send(message).catch((e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(String(error)).not.toContain('pw-that-must-not-leak');
+    } finally {
+      await first.close();
+      await second.close();
+    }
   });
 });

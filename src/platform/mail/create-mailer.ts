@@ -3,8 +3,12 @@ import { createOutboxMailer } from './outbox-mailer.js';
 import { createSmtpMailer } from './smtp-mailer.js';
 
 export interface MailerConfig {
-  /** `smtp://` or `smtps://` URL; when absent, mail goes to the outbox directory. */
-  smtpUrl?: string | undefined;
+  /**
+   * `smtp://` or `smtps://` URL; when absent, mail goes to the outbox directory. A function is
+   * read before every message, so a rotated SMTP_URL (new credentials, another relay) is used
+   * from the next message on without a restart.
+   */
+  smtpUrl?: string | undefined | (() => string | undefined);
   /** Where messages are written without SMTP, e.g. `<RAMPART_DATA_DIR>/outbox`. */
   outboxDirectory: string;
   from: string;
@@ -12,8 +16,18 @@ export interface MailerConfig {
 
 /** SMTP when a URL is configured, otherwise the outbox: an embedded install sends no mail by surprise. */
 export function createMailer(config: MailerConfig): Mailer {
-  if (config.smtpUrl !== undefined && config.smtpUrl !== '') {
-    return createSmtpMailer({ url: config.smtpUrl, from: config.from });
-  }
-  return createOutboxMailer({ directory: config.outboxDirectory, from: config.from });
+  const urlNow = () => (typeof config.smtpUrl === 'function' ? config.smtpUrl() : config.smtpUrl) || undefined;
+  const build = (url: string | undefined): Mailer => (url !== undefined
+    ? createSmtpMailer({ url, from: config.from })
+    : createOutboxMailer({ directory: config.outboxDirectory, from: config.from }));
+  // Built now, so a malformed URL given at start is refused at start.
+  let current = { url: urlNow(), mailer: build(urlNow()) };
+  return {
+    async send(message) {
+      const url = urlNow();
+      // Nodemailer's transport here opens a connection per message and keeps none: nothing to close.
+      if (url !== current.url) current = { url, mailer: build(url) };
+      return current.mailer.send(message);
+    },
+  };
 }
