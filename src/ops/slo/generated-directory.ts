@@ -7,7 +7,7 @@ import { basename, dirname, join } from 'node:path';
  */
 
 export const MARKER = '.generated';
-const MARKER_TEXT = 'Written by `rampart slo generate`, which replaces this whole directory on each run: edit the SLO spec, not these files.\n';
+const MARKER_TEXT = 'Written by `rampart slo generate`, which replaces this whole directory on each run: change the SLO spec or the generator, not these files.\n';
 
 export class DirectoryNotReplaceable extends Error {}
 
