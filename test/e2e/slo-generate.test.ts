@@ -46,7 +46,7 @@ describe('rampart slo generate', () => {
     const run = await runCli(['slo', 'generate', '--spec', specFile, '--out', out, '--json']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ slos: ['availability', 'documents-upload', 'documents-latency', 'extraction-success', 'extraction-latency'], files: ['slo.rules.yml', 'slo.test.yml'] });
+    expect(JSON.parse(run.stdout)).toMatchObject({ slos: ['availability', 'documents-upload', 'documents-latency', 'extraction-success', 'extraction-latency'], outputs: [{ dir: out, files: ['slo.rules.yml', 'slo.test.yml'] }] });
 
     const rules = await readFile(join(out, 'slo.rules.yml'), 'utf8');
     for (const name of ['slo:availability:ratio', 'slo:error_rate:ratio', 'slo:latency:p99', 'slo:latency:p95', 'slo:error_budget:remaining', 'slo:sli_error:ratio_rate28d'])
