@@ -92,7 +92,7 @@ function infrastructure(): DashboardSpec {
     variables: [{ name: 'job', metric: 'process_start_time_seconds', label: 'job' }],
     items: [
       { row: 'Database' },
-      { kind: 'timeseries', title: 'Pool connections by state', queries: [{ expr: 'sum by (instance, state) (db_pool_connections{job=~"$job"})', legend: '{{instance}} {{state}}' }], unit: 'short', width: 8 },
+      { kind: 'timeseries', title: 'Pool: connections, waiting queries, limit', queries: [{ expr: 'sum by (instance, state) (db_pool_connections{job=~"$job"})', legend: '{{instance}} {{state}}' }, { expr: 'max by (instance) (db_pool_waiting_clients{job=~"$job"})', legend: '{{instance}} waiting' }, { expr: 'max by (instance) (db_pool_max_connections{job=~"$job"})', legend: '{{instance}} limit' }], unit: 'short', width: 8 },
       { kind: 'timeseries', title: 'P95 query duration by operation', queries: [{ expr: 'histogram_quantile(0.95, sum by (operation, le) (rate(db_query_duration_seconds_bucket{job=~"$job"}[5m])))', legend: '{{operation}}' }], unit: 's', threshold: { value: 1 }, width: 8 },
       { kind: 'timeseries', title: 'Server connections / max_connections', queries: [{ expr: 'sum by (instance) (pg_stat_activity_count) / on (instance) max by (instance) (pg_settings_max_connections)', legend: '{{instance}}' }], unit: 'percentunit', threshold: { value: 0.8 }, max: 1, width: 8 },
       { kind: 'timeseries', title: 'Replication lag', queries: [{ expr: 'max by (instance) (pg_replication_lag_seconds)', legend: '{{instance}}' }], unit: 's', threshold: { value: 300 } },
