@@ -6,6 +6,7 @@ import { configMarkdownTable } from './config-table.js';
 import type { MigrateAction } from './migrate.js';
 import type { ServeOptions } from './serve.js';
 import type { JobsListOptions, JobsPurgeOptions, JobsRetryOptions } from './jobs.js';
+import type { SloGenerateOptions } from './slo.js';
 
 // Commands load their modules on use: `--help` and `config` stay instant.
 
@@ -69,6 +70,19 @@ secrets
   .description('each secret\'s source, version and age against the rotation policy; exit 1 when any is overdue, 4 when part could not be read, 5 when a running Rampart holds the embedded database (never prints values)')
   .option('--json', 'machine-readable output')
   .action(async (options: { json?: boolean }) => (await import('./secrets-audit.js')).secretsAuditCommand(options));
+
+program
+  .command('slo')
+  .description('service level objectives as code')
+  .command('generate')
+  .description('write Prometheus recording rules, burn-rate alerts and their promtool tests from the SLO spec')
+  .option('--spec <file>', 'the SLO spec (YAML)', 'deploy/slo/rampart.slo.yaml')
+  .option('--out <dir>', 'output directory, replaced as a whole', 'deploy/prometheus/slo')
+  .option('--dashboards <dir>', 'also write the Grafana dashboards (SLO overview, API, jobs, infrastructure) there')
+  .option('--check', 'write nothing; exit 1 when --out differs from what the spec generates')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  rampart slo generate --spec deploy/slo/rampart.slo.yaml --out deploy/prometheus/slo --dashboards deploy/grafana/dashboards\n  promtool test rules deploy/prometheus/slo/slo.test.yml\n\nExit codes: 0 written (or in step with --check); 1 out of step (--check) or a write failed;\n2 the spec is invalid (each problem as file:line:column: field: message) or an output is a\ndirectory this command did not write.')
+  .action(async (options: SloGenerateOptions) => (await import('./slo.js')).sloGenerateCommand(options));
 
 program
   .command('config')

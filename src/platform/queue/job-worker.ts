@@ -281,6 +281,9 @@ function describe(err: unknown): string {
 
 type Outcome = 'completed' | 'retry' | 'dead' | 'lost';
 
+/** Bounds of `job_duration_seconds`; a job latency SLO's threshold must be one of them. */
+export const JOB_DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300] as const;
+
 /**
  * Queue depth and age at scrape time; duration and outcomes as jobs finish. Each attempt is
  * counted once (`count`), by the worker that settles it; its run time is known only to the
@@ -304,7 +307,7 @@ function jobMetrics(metrics: Metrics, store: ReturnType<typeof jobStore>): (type
     name: 'job_duration_seconds',
     help: 'Run time of job attempts by type and outcome.',
     labelNames: ['type', 'outcome'],
-    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    buckets: [...JOB_DURATION_BUCKETS],
     registers: [metrics.registry],
   });
   return (type, outcome, seconds, count) => {
