@@ -1,7 +1,10 @@
 // Series the platform itself exports (OBS-2): database pool and statements, Redis commands,
 // secrets freshness and build info. Labels come from our own code (statement kinds, command
 // names, provider names), never from requests, so their number stays bounded.
+import type { Kysely } from 'kysely';
 import { packageVersion, buildGitSha } from '../package-info.js';
+import type { Tables } from '../platform/db/tables.js';
+import { workerCensus } from '../worker/heartbeat.js';
 import type { DatabaseHandle } from '../platform/db/database.js';
 import { operationOf, type QueryObserver } from '../platform/db/observed-dialect.js';
 import type { Metrics } from '../platform/metrics/registry.js';
@@ -41,6 +44,17 @@ export function registerRedisMetrics(metrics: Metrics, redis: RedisConnection, s
   };
   observeCommands(redis.client, spans ? observeBoth(timed, spans) : timed);
   metrics.gauge('redis_connected', '1 while the shared Redis connection is ready for commands.', [], (set) => set({}, redis.client.status === 'ready' ? 1 : 0));
+}
+
+/** Workers as the web process sees them in the database: a scrape costs one small query. */
+export function registerWorkerCensusMetrics(metrics: Metrics, db: Kysely<Tables>): void {
+  metrics.gauge('worker_heartbeats', 'Workers by heartbeat state (alive: seen within 15 s; stale: longer ago, not yet cleaned up).', ['state'], async (set) => {
+    // A database outage must not take /metrics down with it: the series is absent meanwhile.
+    const census = await workerCensus(db).catch(() => undefined);
+    if (!census) return;
+    set({ state: 'alive' }, census.alive);
+    set({ state: 'stale' }, census.stale);
+  });
 }
 
 export function registerProcessMetrics(metrics: Metrics, secrets: SecretStore): void {

@@ -28,6 +28,7 @@ import { createRedisProbe, redisNotConfigured } from '../platform/redis/redis-pr
 import { secretsReadiness } from '../platform/secrets/secrets-readiness.js';
 import { liveSecret } from '../secrets-wiring.js';
 import { workerCensus } from '../worker/heartbeat.js';
+import { registerWorkerCensusMetrics } from './platform-metrics.js';
 
 export interface WebServer {
   app: FastifyInstance;
@@ -69,6 +70,7 @@ export async function startWebServer(
   });
   // Operators get the whole report on the internal port, whatever the public one tells.
   runtime.internal.serveJson('/readiness', () => readiness.report('full'));
+  registerWorkerCensusMetrics(metrics, platform.db);
   const pressure = watchPressure({ maxEventLoopDelayMs: config.loadShedMaxEventLoopDelayMs, maxHeapUsedBytes: config.loadShedMaxHeapUsedBytes });
   const rateLimits = config.rateLimitEnabled ? rateLimitPlugin(config, metrics, platform.redis) : undefined;
   const app = await buildHttpServer({

@@ -66,6 +66,8 @@ describe.skipIf(!postgres.available)('the metrics port of a web process on Postg
     expect(build?.[2]).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
     expect(build?.[3]).toBe(process.version);
     expect(text).toMatch(/^process_start_time_seconds \d+/m);
+    // No worker runs beside this web process: none alive, and the series says so.
+    expect(text).toMatch(/^worker_heartbeats\{state="alive"\} 0$/m);
   });
 
   it('counts 403 and 429 answers in http_requests_total', async () => {

@@ -61,7 +61,7 @@ export const METRIC_CATALOGUE: MetricSource[] = [
       planned('auth_lockouts_total', 'counter', [], 'Accounts locked by brute-force protection.'),
       exported('build_info', 'gauge', ['version', 'git_sha', 'node'], 'Always 1; the labels say which build runs (`git_sha` baked in at build time).'),
       planned('secrets_rotation_overdue', 'gauge', ['secret'], '1 when the secret is older than its rotation policy (as `rampart secrets audit` reports), else 0.'),
-      planned('worker_heartbeats', 'gauge', ['state'], 'Workers by heartbeat state (`alive`, `stale`), as web processes see them in the database.'),
+      exported('worker_heartbeats', 'gauge', ['state'], 'Workers by heartbeat state (`alive`, `stale`), as web processes see them in the database.'),
       planned('backup_last_success_timestamp_seconds', 'gauge', [], 'When the last backup succeeded (Unix time).'),
       planned('backup_last_size_bytes', 'gauge', [], 'Size of the last successful backup.'),
       planned('backup_duration_seconds', 'gauge', [], 'Duration of the last backup run.'),
