@@ -32,6 +32,17 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses malformed OpenTelemetry settings, naming each variable', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318', OTEL_TRACES_SAMPLER: 'sometimes', OTEL_TRACES_SAMPLER_ARG: '1.5', OTEL_BSP_MAX_QUEUE_SIZE: '0' });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error?.problems.map((p) => p.split(':')[0]).sort()).toEqual(['OTEL_BSP_MAX_QUEUE_SIZE', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG']);
+    expect(loadConfig({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })).toMatchObject({ otelTracesSampler: 'parentbased_traceidratio', otelTracesSamplerArg: '0.1' });
+  });
+
   it.each(['10.0.0.0/33', '10.0.0/8', '1.2.3.4/8/1', 'example.com'])('rejects the malformed proxy entry %s', (entry) => {
     expect(() => loadConfig({ TRUSTED_PROXIES: entry })).toThrow(/TRUSTED_PROXIES/);
   });

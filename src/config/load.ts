@@ -37,6 +37,7 @@ const rules: readonly Rule[] = [
   },
   { reads: ['appSecret'], problems: (values) => (typeof values.appSecret === 'string' && values.appSecret.length < 32 ? ['APP_SECRET: must be at least 32 characters'] : []) },
   // One line, one address: it becomes a mail recipient, where a line break would add headers.
+  { reads: ['otelEndpoint', 'otelTracesEndpoint'], problems: (values) => (['otelEndpoint', 'otelTracesEndpoint'] as const).flatMap((name) => (typeof values[name] === 'string' && !/^https?:\/\//.test(values[name] as string) ? [`${configSchema[name].env}: expected an http:// or https:// URL (OTLP/HTTP)`] : [])) },
   { reads: ['otelTracesSamplerArg'], problems: (values) => (/^\s*(0(\.\d+)?|1(\.0*)?)\s*$/.test(String(values.otelTracesSamplerArg)) ? [] : ['OTEL_TRACES_SAMPLER_ARG: expected a ratio from 0 to 1 (e.g. 0.1)']) },
   { reads: ['contactInbox'], problems: (values) => (typeof values.contactInbox === 'string' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.contactInbox) ? ['CONTACT_INBOX: expected one email address (name@example.com)'] : []) },
   { reads: ['oidcJwksUrl', 'oidcIssuer', 'oidcAudience', 'oidcAlgorithms'], problems: oidcProblems },
