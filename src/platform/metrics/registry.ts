@@ -35,20 +35,25 @@ export function createMetrics(): Metrics {
     requests: new HttpRequestSeries(registry, HTTP_DURATION_BUCKETS),
     shed: new Counter({ name: 'http_requests_shed_total', help: 'Requests refused with 503 by load shedding.', registers: [registry] }),
   };
+  const counter: Metrics['counter'] = (name, help, labelNames, collect) => {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        collect((labels, total) => this.inc(labels, total));
+      },
+    });
+  };
   return {
     registry,
     http,
     tally(name, help, labelNames) {
       const totals = new Map<string, { labels: Record<string, string>; value: number }>();
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          for (const { labels, value } of totals.values()) this.inc(labels, value);
-        },
+      counter(name, help, labelNames, (set) => {
+        for (const { labels, value } of totals.values()) set(labels, value);
       });
       return (...values) => {
         const key = values.join('\u0000');
@@ -69,18 +74,7 @@ export function createMetrics(): Metrics {
         },
       });
     },
-    counter(name, help, labelNames, collect) {
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
-        collect() {
-          this.reset();
-          collect((labels, total) => this.inc(labels, total));
-        },
-      });
-    },
+    counter,
     timer(name, help, labelNames, buckets) {
       const histogram = new Histogram({ name, help, labelNames, buckets: [...buckets], registers: [registry] });
       return (labels) => histogram.startTimer(labels);
