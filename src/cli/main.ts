@@ -16,7 +16,9 @@ const PLUGIN_HELP = 'load extension modules: a default-exported Fastify plugin a
 const program = new Command()
   .name('rampart')
   .description('A production-hardened backend platform: web, worker and operations in one package.')
-  .version(packageVersion);
+  .version(packageVersion)
+  // `rampart backup --json` and `rampart backup list --json` are different commands' options.
+  .enablePositionalOptions();
 
 program
   .command('serve')
@@ -63,6 +65,7 @@ program
 const BACKUP_EXITS = '\nExit codes: 0 done, 1 failed, 2 bad input or configuration, 3 refused (unsafe, or would destroy data), 4 the drill found differences.';
 const backup = program
   .command('backup')
+  .enablePositionalOptions()
   .description('back up the whole database: pg_dump (or the embedded database\'s) → zstd → age → SHA-256 → BACKUP_DESTINATION; exit 0 only when the written file was read back and its checksum matched')
   .option('--to <dest>', 'a directory or s3://bucket/prefix (default: BACKUP_DESTINATION, else RAMPART_DATA_DIR/backups)')
   .option('--label <label>', 'manual, pre-deploy or scheduled (retention differs)', 'manual')

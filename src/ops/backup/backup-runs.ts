@@ -1,7 +1,6 @@
 import type { Config } from '../../config/schema.js';
 import { packageVersion } from '../../package-info.js';
 import { backupIdentity, backupRecipients } from './age-keys.js';
-import { BackupError } from './backup-error.js';
 import { listBackups } from './backup-catalog.js';
 import { dataFileName, metadataName, reportName, type BackupLabel, type BackupMetadata } from './backup-metadata.js';
 import { backupStoreFor, configuredPostgres, gitSha, keySettings, retentionPolicy } from './backup-settings.js';

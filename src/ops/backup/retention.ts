@@ -44,16 +44,17 @@ export function planRetention(backups: readonly RetainedBackup[], now: Date, pol
   const age = (b: RetainedBackup) => now.getTime() - b.createdAt.getTime();
   const scheduled = backups.filter((b) => b.label === 'scheduled').sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   // Longest-lived tier first, so each backup is reported under the tier that keeps it longest.
-  const grades: Array<{ tier: Tier; bucket: (at: Date) => string; within: (b: RetainedBackup) => boolean }> = [
-    { tier: 'monthly', bucket: (at) => at.toISOString().slice(0, 7), within: (b) => monthsBetween(b.createdAt, now) < policy.monthlyMonths },
-    { tier: 'weekly', bucket: isoWeek, within: (b) => age(b) < policy.weeklyWeeks * 7 * DAY },
-    { tier: 'daily', bucket: (at) => at.toISOString().slice(0, 10), within: (b) => age(b) < policy.dailyDays * DAY },
-    { tier: 'hourly', bucket: (at) => at.toISOString().slice(0, 13), within: (b) => age(b) < policy.hourlyDays * DAY },
+  const iso = new Map(scheduled.map((b) => [b.id, b.createdAt.toISOString()]));
+  const grades: Array<{ tier: Tier; bucket: (b: RetainedBackup) => string; within: (b: RetainedBackup) => boolean }> = [
+    { tier: 'monthly', bucket: (b) => iso.get(b.id)!.slice(0, 7), within: (b) => monthsBetween(b.createdAt, now) < policy.monthlyMonths },
+    { tier: 'weekly', bucket: (b) => isoWeek(b.createdAt), within: (b) => age(b) < policy.weeklyWeeks * 7 * DAY },
+    { tier: 'daily', bucket: (b) => iso.get(b.id)!.slice(0, 10), within: (b) => age(b) < policy.dailyDays * DAY },
+    { tier: 'hourly', bucket: (b) => iso.get(b.id)!.slice(0, 13), within: (b) => age(b) < policy.hourlyDays * DAY },
   ];
   for (const grade of grades) {
     const seen = new Set<string>();
     for (const backup of scheduled) {
-      const bucket = grade.bucket(backup.createdAt);
+      const bucket = grade.bucket(backup);
       if (seen.has(bucket)) continue;
       seen.add(bucket); // the newest of its bucket stands for it, kept or not
       if (grade.within(backup) && !tiers.has(backup.id)) tiers.set(backup.id, grade.tier);
