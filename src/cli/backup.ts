@@ -11,8 +11,8 @@ import { totalRows } from '../ops/backup/table-stats.js';
 import { CliExit, EXIT, resolveConfig } from './bootstrap.js';
 import { cliProgress, mib } from './backup-progress.js';
 
-/** Exit codes of the backup commands, beyond the shared ones (2 bad input or config, 3 refused as unsafe). */
-export const BACKUP_EXIT = { ...EXIT, mismatch: 4 } as const;
+/** Exit codes of the backup commands, beyond the shared ones (2 bad input or config, 3 refused as unsafe, 5 embedded database in use). */
+export const BACKUP_EXIT = { ...EXIT, mismatch: 6 } as const;
 
 export interface BackupOptions { to?: string; label: string; acceptShrink?: boolean; json?: boolean }
 

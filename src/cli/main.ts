@@ -62,7 +62,7 @@ program
   .addArgument(new Argument('[action]', 'what to do').choices(['up', 'down', 'status']).default('up'))
   .action(async (action: MigrateAction) => (await import('./migrate.js')).migrateCommand(action));
 
-const BACKUP_EXITS = '\nExit codes: 0 done, 1 failed, 2 bad input or configuration, 3 refused (unsafe, or would destroy data), 4 the drill found differences.';
+const BACKUP_EXITS = '\nExit codes: 0 done, 1 failed, 2 bad input or configuration, 3 refused (unsafe, or would destroy data), 5 the embedded database is in use by a running Rampart, 6 the drill found differences.';
 const backup = program
   .command('backup')
   .enablePositionalOptions()

@@ -180,11 +180,12 @@ describe.each(databaseTargets())('backups on $name', (factory) => {
       writeFileSync(lock, String(process.pid));
       try {
         const result = await cli(target, ['restore', 'latest', '--force']);
-        expect(result.code).toBe(3);
-        expect(result.stderr).toContain(`in use by process ${process.pid} (rampart serve / npm start): PGlite allows one process. Stop it`);
+        expect(result.code).toBe(5);
+        expect(result.stderr).toContain(`is in use by a running Rampart (pid ${process.pid}); PGlite lets one process open it.`);
+        expect(result.stderr).toContain('Stop that process first');
         const backup = await cli(target, ['backup']);
-        expect(backup.code).toBe(3);
-        expect(backup.stderr).toContain('Stop it, run this command, then start it again');
+        expect(backup.code).toBe(5);
+        expect(backup.stderr).toContain('Stop that process first');
       } finally {
         rmSync(lock, { force: true });
       }

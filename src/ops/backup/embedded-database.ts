@@ -5,20 +5,13 @@ import type { PGlite } from '@electric-sql/pglite';
 import { holdDataDirLock, type DataDirLock } from '../../platform/db/data-dir-lock.js';
 import { createPGlite, ensurePGliteTemplate, seedFromTemplate } from '../../platform/db/pglite-template.js';
 import { pgliteDir } from '../../platform/db/template-paths.js';
-import { BackupError } from './backup-error.js';
 
 /**
- * The data directory's lock, or a message saying what to do: PGlite allows one process, so
- * the embedded database cannot be backed up or restored while `rampart serve` holds it.
+ * The data directory's lock. PGlite allows one process: while `rampart serve` holds it this
+ * throws DataDirInUse, which the CLI turns into exit 5 and what to do.
  */
-export async function lockEmbedded(dataDir: string): Promise<DataDirLock> {
-  try {
-    return await holdDataDirLock(dataDir);
-  } catch (error) {
-    const holder = /process (\d+)/.exec((error as Error).message)?.[1];
-    if (!holder) throw error;
-    throw new BackupError('refused', `the embedded database in ${dataDir} is in use by process ${holder} (rampart serve / npm start): PGlite allows one process. Stop it, run this command, then start it again; or use PostgreSQL (DATABASE_URL), which is backed up while it runs`);
-  }
+export function lockEmbedded(dataDir: string): Promise<DataDirLock> {
+  return holdDataDirLock(dataDir);
 }
 
 /** The embedded database of a data directory (the caller holds its lock). */
