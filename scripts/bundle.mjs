@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 //   helper): a plugin importing its own copy must meet the same classes. Kysely crosses too,
 //   but its ~260 ES module files took 0.3–0.9 s of every start: it is inlined, and published
 //   to `--plugin` modules as dist/extensions/kysely.mjs (see extension-resolve-hooks.ts);
-// - packages that read their own files or load native code (PGlite's WASM and data, the
+// - packages that read their own files or load native code (PGlite's WASM and data, its pg_dump, the
 //   argon2 addon, the docs UI's static files, pino's worker transports). The OpenAPI
 //   generator (@fastify/swagger, with yaml) reads none and is inlined: loaded from its ~100
 //   files it cost ~0.1 s of every start.
@@ -24,6 +24,7 @@ const EXTERNAL_PACKAGES = new Set([
   'fastify',
   'fastify-plugin',
   '@electric-sql/pglite',
+  '@electric-sql/pglite-tools',
   '@node-rs/argon2',
   '@fastify/swagger-ui',
   '@fastify/static',

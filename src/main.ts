@@ -4,6 +4,7 @@ import type { Feature, FeatureDefinition } from './feature.js';
 import { authFeature } from './features/auth/feature.js';
 import { contactFeature } from './features/contact/feature.js';
 import { documentsFeature } from './features/documents/feature.js';
+import { backupFeature } from './ops/backup/feature.js';
 import { formatHost, startMetricsServer } from './platform/metrics/metrics-server.js';
 import type { Logger } from './platform/log/logger.js';
 import type { SecretStore } from './platform/secrets/secret-store.js';
@@ -17,6 +18,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
   authFeature,
   contactFeature,
   documentsFeature,
+  backupFeature,
 ];
 
 export interface RampartOptions {

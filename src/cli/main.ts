@@ -7,6 +7,7 @@ import type { MigrateAction } from './migrate.js';
 import type { ServeOptions } from './serve.js';
 import type { JobsListOptions, JobsPurgeOptions, JobsRetryOptions } from './jobs.js';
 import type { SloGenerateOptions } from './slo.js';
+import type { BackupOptions, RestoreOptions } from './backup.js';
 
 // Commands load their modules on use: `--help` and `config` stay instant.
 
@@ -15,7 +16,9 @@ const PLUGIN_HELP = 'load extension modules: a default-exported Fastify plugin a
 const program = new Command()
   .name('rampart')
   .description('A production-hardened backend platform: web, worker and operations in one package.')
-  .version(packageVersion);
+  .version(packageVersion)
+  // `rampart backup --json` and `rampart backup list --json` are different commands' options.
+  .enablePositionalOptions();
 
 program
   .command('serve')
@@ -58,6 +61,52 @@ program
   .description('apply, revert or list database migrations (DATABASE_URL, or the embedded database)')
   .addArgument(new Argument('[action]', 'what to do').choices(['up', 'down', 'status']).default('up'))
   .action(async (action: MigrateAction) => (await import('./migrate.js')).migrateCommand(action));
+
+const BACKUP_EXITS = '\nExit codes: 0 done, 1 failed, 2 bad input or configuration, 3 refused (unsafe, or would destroy data), 5 the embedded database is in use by a running Rampart, 6 the drill found differences.';
+const backup = program
+  .command('backup')
+  .enablePositionalOptions()
+  .description('back up the whole database: pg_dump (or the embedded database\'s) → zstd → age → SHA-256 → BACKUP_DESTINATION; exit 0 only when the written file was read back and its checksum matched')
+  .option('--to <dest>', 'a directory or s3://bucket/prefix (default: BACKUP_DESTINATION, else RAMPART_DATA_DIR/backups)')
+  .option('--label <label>', 'manual, pre-deploy or scheduled (retention differs)', 'manual')
+  .option('--accept-shrink', 'take the backup even when it holds far fewer rows than the previous one')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', `\nExample:\n  rampart backup --label pre-deploy --to s3://acme-backups/rampart${BACKUP_EXITS}`)
+  .action(async (options: BackupOptions) => (await import('./backup.js')).backupCommand(options));
+backup
+  .command('list')
+  .description('complete backups: id, time, label, size, retention tier, restore drill outcome')
+  .option('--to <dest>', 'a directory or s3://bucket/prefix')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  rampart backup list --json')
+  .action(async (options: { to?: string; json?: boolean }) => (await import('./backup.js')).backupListCommand(options));
+backup
+  .command('verify')
+  .description('restore drill: check the checksum, restore into a scratch database, compare every table\'s rows and checksum and the migration with the metadata, write <id>.verify.{json,md} beside the backup')
+  .argument('[backup]', 'a backup id or latest', 'latest')
+  .option('--to <dest>', 'a directory or s3://bucket/prefix')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', `\nExample:\n  rampart backup verify latest${BACKUP_EXITS}`)
+  .action(async (which: string, options: { to?: string; json?: boolean }) => (await import('./backup.js')).backupVerifyCommand(which, options));
+backup
+  .command('prune')
+  .description('apply retention: hourly 7 d, daily 30 d, weekly 12 w, monthly 12 m, manual and pre-deploy 30 d (BACKUP_KEEP_*); never the newest verified backup')
+  .option('--to <dest>', 'a directory or s3://bucket/prefix')
+  .option('--dry-run', 'only say what would be deleted')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  rampart backup prune --dry-run')
+  .action(async (options: { to?: string; dryRun?: boolean; json?: boolean }) => (await import('./backup.js')).backupPruneCommand(options));
+
+program
+  .command('restore')
+  .description('restore a backup into the configured database (or --target-url): into a new database first, checked table by table, then swapped in by rename; refuses while web or worker processes are connected')
+  .argument('<backup>', 'a backup id or latest')
+  .option('--to <dest>', 'where the backup is: a directory or s3://bucket/prefix')
+  .option('--target-url <url>', 'restore into this PostgreSQL database instead of DATABASE_URL')
+  .option('--force', 'replace a target that holds data (its contents are kept under another name)')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', `\nExample:\n  rampart restore latest --force${BACKUP_EXITS}`)
+  .action(async (which: string, options: RestoreOptions) => (await import('./backup.js')).restoreCommand(which, options));
 
 const secrets = program.command('secrets').description('inspect and rotate secrets without downtime');
 secrets

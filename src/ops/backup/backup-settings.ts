@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from '../../config/schema.js';
+import { packageRoot } from '../../package-info.js';
+import type { KeySettings } from './age-keys.js';
+import type { BackupStore } from './backup-store.js';
+import { createLocalBackupStore } from './local-backup-store.js';
+import type { PostgresConnection } from './postgres-dump.js';
+import { createS3BackupStore, parseS3Destination } from './s3-backup-store.js';
+import type { RetentionPolicy } from './retention.js';
+
+/** BACKUP_DESTINATION (or `--to`): a directory, or `s3://bucket/prefix` with the S3_* settings of documents. */
+export function backupStoreFor(config: Config, destination?: string): BackupStore {
+  const where = destination ?? config.backupDestination ?? path.join(config.dataDir, 'backups');
+  const s3 = parseS3Destination(where);
+  if (!s3) return createLocalBackupStore(where);
+  return createS3BackupStore({
+    ...s3,
+    region: config.s3Region,
+    endpoint: config.s3Endpoint,
+    forcePathStyle: config.s3ForcePathStyle,
+    encryption: { algorithm: config.s3Sse as 'AES256' | 'aws:kms', kmsKeyId: config.s3SseKmsKeyId },
+  });
+}
+
+export function keySettings(config: Config): KeySettings {
+  return { env: config.env as KeySettings['env'], dataDir: config.dataDir, recipients: config.backupAgeRecipients, identity: config.backupAgeIdentity };
+}
+
+/** The configured PostgreSQL (DATABASE_URL + DATABASE_PASSWORD), or undefined for embedded. */
+export function configuredPostgres(config: Config): PostgresConnection | undefined {
+  return config.databaseUrl ? { url: config.databaseUrl, password: config.databasePassword } : undefined;
+}
+
+export function retentionPolicy(config: Config): RetentionPolicy {
+  return {
+    hourlyDays: config.backupKeepHourlyDays,
+    dailyDays: config.backupKeepDailyDays,
+    weeklyWeeks: config.backupKeepWeeklyWeeks,
+    monthlyMonths: config.backupKeepMonthlyMonths,
+    manualDays: config.backupKeepManualDays,
+  };
+}
+
+const run = promisify(execFile);
+
+/** RAMPART_GIT_SHA (set by the image build), else the checkout's HEAD, else null. */
+export async function gitSha(): Promise<string | null> {
+  const fromEnv = process.env.RAMPART_GIT_SHA?.trim();
+  if (fromEnv) return fromEnv;
+  try {
+    const { stdout } = await run('git', ['rev-parse', 'HEAD'], { cwd: packageRoot, timeout: 2_000 });
+    return /^[0-9a-f]{40}$/.test(stdout.trim()) ? stdout.trim() : null;
+  } catch {
+    return null;
+  }
+}

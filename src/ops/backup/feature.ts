@@ -1,0 +1,126 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Counter } from 'prom-client';
+import type { Config } from '../../config/schema.js';
+import { defineFeature, type Feature, type Platform } from '../../feature.js';
+import { acquireOrRenewLease, releaseLease } from '../../platform/leader/leader-lease.js';
+import type { JobContext, JobDefinition } from '../../platform/queue/job-types.js';
+import { listBackups } from './backup-catalog.js';
+import { backupNow, pruneNow, verifyNow } from './backup-runs.js';
+import { backupStoreFor } from './backup-settings.js';
+import { backupStatusReader, describeStatus } from './backup-status.js';
+
+// Backups, prunes and drills as cron jobs of the worker, one at a time across all workers
+// (a lease in PostgreSQL), with their metrics and a `/readiness` entry in every process.
+
+const LEASE = 'backups';
+const LEASE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+export const backupFeature = defineFeature({
+  name: 'backups',
+  start(platform: Platform): Feature {
+    const { config, logger } = platform;
+    const store = backupStoreFor(config);
+    const status = backupStatusReader(store);
+    const startedAt = new Date();
+    const failures = { count: () => {} } as { count: (operation: string) => void };
+    const why = whyNotScheduled(config);
+    if (why && platform.roles.worker) (config.env === 'production' ? logger.error.bind(logger) : logger.info.bind(logger))(`scheduled backups are off: ${why}`);
+
+    // Read at each run: a rotated database password or backup identity is used without a restart.
+    const current = (): Config => ({
+      ...config,
+      databasePassword: platform.secrets.get('DATABASE_PASSWORD') ?? config.databasePassword,
+      backupAgeIdentity: platform.secrets.get('BACKUP_AGE_IDENTITY') ?? config.backupAgeIdentity,
+    });
+    const exclusive = (operation: string, work: (context: JobContext) => Promise<void>) => async (_payload: unknown, context: JobContext) => {
+      const holder = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+      if ((await acquireOrRenewLease(platform.db, LEASE, holder, LEASE_MS)) === undefined) {
+        context.logger.info({ operation }, 'another backup, prune or drill is running; skipping this tick');
+        return;
+      }
+      const renew = setInterval(() => void acquireOrRenewLease(platform.db, LEASE, holder, LEASE_MS).catch(() => undefined), LEASE_MS / 3);
+      try {
+        await work(context);
+      } catch (error) {
+        failures.count(operation);
+        throw error;
+      } finally {
+        clearInterval(renew);
+        status.invalidate();
+        await releaseLease(platform.db, LEASE, holder).catch(() => undefined);
+      }
+    };
+    const jobs: JobDefinition[] = [];
+    if (!why) {
+      const scheduled = (type: string, schedule: string, run: (context: JobContext) => Promise<void>): void => {
+        if (schedule === 'off') return;
+        // A failure (S3 away, disk full) is retried with backoff; the next tick runs regardless.
+        jobs.push({ type, schedule, run: exclusive(type.replace('backup.', ''), run), maxAttempts: 5, backoffMs: 5_000, maxBackoffMs: 5 * 60_000, timeoutMs: 6 * HOUR_MS });
+      };
+      scheduled('backup.create', config.backupSchedule, async (context) => {
+        const { metadata } = await backupNow(current(), 'scheduled', { warn: (message) => context.logger.warn(message) });
+        context.logger.info({ backup_id: metadata.id, bytes: metadata.sizes.encryptedBytes, duration_ms: metadata.durationMs }, 'backup complete');
+      });
+      scheduled('backup.prune', config.backupPruneSchedule, async (context) => {
+        const plan = await pruneNow(current());
+        context.logger.info({ deleted: plan.remove, kept: plan.keep.length }, 'backups pruned');
+      });
+      if (current().backupAgeIdentity !== undefined || config.env === 'development') {
+        scheduled('backup.verify', config.backupVerifySchedule, async (context) => {
+          if ((await listBackups(store)).length === 0) return void context.logger.info('no backup to drill yet');
+          const report = await verifyNow(current(), 'latest');
+          context.logger.info({ backup_id: report.id, tables: report.tables.compared, duration_ms: report.durationMs }, 'restore drill passed');
+        });
+      } else if (platform.roles.worker) {
+        logger.error('BACKUP_AGE_IDENTITY is not set: the daily restore drill cannot open backups and does not run');
+      }
+    }
+
+    return {
+      jobs,
+      readiness: [{
+        name: 'backups',
+        critical: false,
+        async check() {
+          if (why) return { configured: false, ok: config.env !== 'production', details: `scheduled backups off: ${why}` };
+          try {
+            return { configured: true, ...describeStatus(await status.read(), new Date(), { backupMaxAgeS: config.backupMaxAgeS, drillMaxAgeS: config.backupVerifyMaxAgeS, watchingSince: startedAt }) };
+          } catch {
+            return { configured: true, ok: false, details: `error: cannot list ${store.location}` };
+          }
+        },
+      }],
+      metrics(metrics) {
+        const failed = new Counter({ name: 'backup_failures_total', help: 'Scheduled backups, prunes and restore drills that failed in this process, by operation.', labelNames: ['operation'], registers: [metrics.registry] });
+        for (const operation of ['create', 'prune', 'verify']) failed.inc({ operation }, 0);
+        failures.count = (operation) => failed.inc({ operation });
+        const read = async () => status.read().catch(() => undefined);
+        metrics.gauge('backup_last_success_timestamp_seconds', 'When the newest complete backup was taken (Unix time).', [], async (set) => {
+          const at = (await read())?.lastBackup?.at;
+          if (at) set({}, at.getTime() / 1000);
+        });
+        metrics.gauge('backup_last_size_bytes', 'Encrypted size of the newest complete backup.', [], async (set) => {
+          const last = (await read())?.lastBackup;
+          if (last) set({}, last.bytes);
+        });
+        metrics.gauge('backup_duration_seconds', 'How long the newest complete backup took.', [], async (set) => {
+          const last = (await read())?.lastBackup;
+          if (last) set({}, last.durationMs / 1000);
+        });
+        metrics.gauge('backup_verify_last_success_timestamp_seconds', 'When a restore drill last passed (Unix time).', [], async (set) => {
+          const at = (await read())?.lastDrill;
+          if (at) set({}, at.getTime() / 1000);
+        });
+      },
+    };
+  },
+});
+
+/** Why the worker takes no backups, or undefined when it does. */
+function whyNotScheduled(config: Config): string | undefined {
+  if (config.databaseUrl === undefined) return 'the embedded database is locked by this process; stop it and run `rampart backup` (or use DATABASE_URL)';
+  if (config.env === 'production' && config.backupAgeRecipients.length === 0) return 'BACKUP_AGE_RECIPIENTS is not set (production encrypts backups to public keys you hold the private half of)';
+  return undefined;
+}
