@@ -38,11 +38,15 @@ describe('the shape of the source tree', () => {
     expect(upward).toEqual([]);
   });
 
-  it('composes every built-in feature from one list in main.ts', async () => {
+  it('composes every feature (src/features/*/feature.ts, src/ops/*/feature.ts) from one list in main.ts', async () => {
     const { FEATURES } = await import('../src/main.js');
-    const featureFiles = readdirSync(join(src, 'features'), { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && readdirSync(join(src, 'features', entry.name)).includes('feature.ts'))
-      .map((entry) => entry.name);
-    expect(FEATURES.map((feature) => feature.name).sort()).toEqual(featureFiles.sort());
+    const featureFiles = ['features', 'ops'].flatMap((room) =>
+      readdirSync(join(src, room), { withFileTypes: true })
+        .filter((entry) => entry.isDirectory() && readdirSync(join(src, room, entry.name)).includes('feature.ts'))
+        .map((entry) => join(src, room, entry.name, 'feature.ts')),
+    );
+    const defined = (await Promise.all(featureFiles.map(async (file) => Object.values(await import(file) as Record<string, unknown>)))).flat();
+    expect(defined.length).toBe(featureFiles.length);
+    expect(new Set(FEATURES)).toEqual(new Set(defined));
   });
 });
