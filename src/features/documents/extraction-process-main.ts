@@ -7,6 +7,9 @@ export type ParseResult = { text: string } | { failure: { unextractable: boolean
 
 const [format, maxReadBytes, maxInflatedBytes, maxPages] = process.argv.slice(2) as [ParsedFormat, string, string, string];
 
+// A parent that died (kill -9) no longer watches this process's memory: stop with it.
+process.once('disconnect', () => process.exit(1));
+
 /** Stdin up to `limit` bytes; the rest is left unread (the parent's write then fails, which it ignores). */
 async function readInput(limit: number): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
