@@ -82,13 +82,26 @@ export function parseInProcess(format: ParsedFormat, content: Readable, maxReadB
       settle(() => ('text' in result ? resolve(result.text) : reject(result.failure.unextractable ? new UnextractableDocument(result.failure.message) : new Error(`text extraction failed (${result.failure.message})`)))),
     );
     child.once('error', (error: NodeJS.ErrnoException) => settle(() => reject(new Error(`text extraction process failed (${error.code ?? error.name})`))));
-    // 'close', not 'exit': a result sent just before exiting is read by then.
-    child.once('close', (code, exitSignal) =>
+    // Without a result only once the process has exited *and* its IPC channel is read to the
+    // end: the exit can be seen before a result sent just before it ('close' as well).
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let disconnected = false;
+    const endedWithoutResult = () => {
+      if (!exited || !disconnected) return;
+      const { code, signal: exitSignal } = exited;
       settle(() =>
         // SIGABRT is V8 giving up at the heap limit; SIGKILL after overBudget is ours.
         reject(overBudget || exitSignal === 'SIGABRT' ? new UnextractableDocument(`needs more than ${limits.maxMemoryMb} MB of memory to parse (DOCUMENTS_EXTRACT_MAX_MEMORY_MB)`) : new Error(`text extraction process ended (${exitSignal ?? `code ${code}`}) without a result`)),
-      ),
-    );
+      );
+    };
+    child.once('exit', (code, exitSignal) => {
+      exited = { code, signal: exitSignal };
+      endedWithoutResult();
+    });
+    child.once('disconnect', () => {
+      disconnected = true;
+      endedWithoutResult();
+    });
   });
 }
 
