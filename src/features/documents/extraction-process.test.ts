@@ -1,3 +1,5 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pdfDecompressionBomb, pdfWithPages, pdfWithText } from '../../../test/support/sample-documents.js';
@@ -31,6 +33,21 @@ describe('parseInProcess', () => {
     // Cut to what is indexed before it leaves the process.
     expect(Buffer.byteLength(result)).toBeLessThanOrEqual(MAX_INDEXED_BYTES);
     expect(ticks).toBeGreaterThanOrEqual(10);
+  });
+
+  it('runs the parse below the priority of the process that started it', async () => {
+    const parsing = parse('pdf', longPdf());
+    let niceness: number | undefined;
+    while (niceness === undefined) {
+      for (const task of await readdir(`/proc/${process.pid}/task`)) {
+        for (const child of (await readFile(`/proc/${process.pid}/task/${task}/children`, 'latin1')).split(' ').filter(Boolean)) {
+          if ((await readFile(`/proc/${child}/cmdline`, 'latin1').catch(() => '')).includes('extraction-process-main')) niceness = getPriority(Number(child));
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(niceness).toBe(Math.min(19, getPriority() + 10));
+    await parsing;
   });
 
   it('parses HTML in the process too', async () => {

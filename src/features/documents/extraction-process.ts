@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { packageRoot } from '../../package-info.js';
@@ -24,6 +25,9 @@ const MEMORY_POLL_MS = 20;
 // Linux says what a process holds in /proc/<pid>/status; elsewhere only the heap limit and the
 // decompression limit hold (see docs/decisions.md, "Documents: extraction in a process").
 const CAN_READ_RESIDENT_MEMORY = existsSync('/proc/self/status');
+
+// Ten steps below the process that starts it, as `nice` would (19 is the lowest).
+const EXTRACTION_NICENESS = 10;
 
 export interface ExtractionLimits {
   /** DOCUMENTS_EXTRACT_MAX_MEMORY_MB: resident memory of the process; past it, it is killed. */
@@ -57,6 +61,12 @@ export function parseInProcess(format: ParsedFormat, content: Readable, maxReadB
       // Its output is not ours to print: a parser's warning may quote the document.
       stdio: ['pipe', 'ignore', 'ignore', 'ipc'],
     });
+    // Parsing is background work: on a busy machine the requests of the process that started it go first.
+    try {
+      setPriority(child.pid!, Math.min(19, getPriority() + EXTRACTION_NICENESS));
+    } catch {
+      // Not permitted here (or the process is already gone): it runs at our priority.
+    }
     let overBudget = false;
     let settled = false;
     const watch = CAN_READ_RESIDENT_MEMORY
