@@ -47,8 +47,8 @@ const { outputFiles } = await build({
     // Kysely as the bundle has it (one shared chunk with the entry above), for `--plugin` modules.
     'extensions/kysely': path.join(root, 'dist', 'src', 'platform', 'db', 'kysely-for-extensions.js'),
     'extensions/resolve-hooks': path.join(root, 'dist', 'src', 'cli', 'extension-resolve-hooks.js'),
-    // The thread that parses a PDF or HTML document (src/features/documents/extraction-thread.ts).
-    'threads/extract-text': path.join(root, 'dist', 'src', 'features', 'documents', 'extraction-thread-main.js'),
+    // The process that parses a PDF or HTML document (src/features/documents/extraction-process.ts).
+    'processes/extract-text': path.join(root, 'dist', 'src', 'features', 'documents', 'extraction-process-main.js'),
   },
   // Code that must know it runs from the bundle (src/cli/extensions.ts) tests this identifier.
   // The commit is baked in for build_info and error reports' release (RAMPART_RELEASE overrides at run time).
@@ -94,7 +94,7 @@ for (const file of [...outputFiles.filter((f) => !isEntry(f)), ...outputFiles.fi
   await rename(temporary, file.path);
   written.add(file.path);
 }
-for (const dir of ['chunks', 'extensions', 'threads'].map((name) => path.join(outdir, name))) {
+for (const dir of ['chunks', 'extensions', 'processes'].map((name) => path.join(outdir, name))) {
   for (const name of await readdir(dir)) if (!written.has(path.join(dir, name))) await rm(path.join(dir, name), { force: true });
 }
 

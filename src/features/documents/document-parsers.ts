@@ -1,13 +1,22 @@
+import { inflatesWithin } from './pdf-inflation.js';
+
 /** A document that cannot be indexed however often it is retried (corrupt PDF, too large). */
 export class UnextractableDocument extends Error {
   override name = 'UnextractableDocument';
 }
 
-/** The formats whose parsing is CPU-heavy enough to run on a thread of its own (see extraction-thread.ts). */
+/** The formats whose parsing is heavy enough to run in a process of its own (see extraction-process.ts). */
 export type ParsedFormat = 'pdf' | 'html';
 
-export function parseDocument(format: ParsedFormat, bytes: Uint8Array): Promise<string> {
-  return format === 'pdf' ? pdfToText(bytes) : htmlToText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+export interface PdfLimits {
+  /** What the PDF's FlateDecode streams may inflate to, all together (DOCUMENTS_EXTRACT_MAX_DECOMPRESSED_MB). */
+  maxInflatedBytes: number;
+  /** DOCUMENTS_EXTRACT_MAX_PAGES. */
+  maxPages: number;
+}
+
+export function parseDocument(format: ParsedFormat, bytes: Uint8Array, limits: PdfLimits): Promise<string> {
+  return format === 'pdf' ? pdfToText(bytes, limits) : htmlToText(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
 }
 
 /** Visible text of an HTML page: scripts, styles, link targets and images dropped. */
@@ -34,8 +43,11 @@ export async function htmlToText(html: string): Promise<string> {
 }
 
 /** The text of every page. unpdf bundles a serverless pdf.js: no canvas, no worker thread of its own, Node 20. */
-export async function pdfToText(bytes: Uint8Array): Promise<string> {
-  // Loaded on first use: the web process that never extracts does not pay for pdf.js.
+export async function pdfToText(bytes: Uint8Array, limits: PdfLimits): Promise<string> {
+  if (!(await inflatesWithin(bytes, limits.maxInflatedBytes))) {
+    throw new UnextractableDocument(`its compressed streams inflate to more than ${megabytes(limits.maxInflatedBytes)} MB (DOCUMENTS_EXTRACT_MAX_DECOMPRESSED_MB)`);
+  }
+  // Loaded on first use: only the extraction process pays for pdf.js.
   const { extractText: extractPdfText, getDocumentProxy } = await import('unpdf');
   let pdf;
   try {
@@ -45,9 +57,12 @@ export async function pdfToText(bytes: Uint8Array): Promise<string> {
     throw new UnextractableDocument(`not a readable PDF (${(error as Error).name})`);
   }
   try {
+    if (pdf.numPages > limits.maxPages) throw new UnextractableDocument(`it has ${pdf.numPages} pages, more than ${limits.maxPages} (DOCUMENTS_EXTRACT_MAX_PAGES)`);
     const { text } = await extractPdfText(pdf, { mergePages: true });
     return text;
   } finally {
     await pdf.destroy();
   }
 }
+
+const megabytes = (bytes: number) => Math.round(bytes / (1024 * 1024));

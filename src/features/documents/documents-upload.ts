@@ -19,6 +19,8 @@ function multipartRequired(): HttpProblem {
   return new HttpProblem(415, 'multipart-required', `Send the document as multipart/form-data in a field named "${FILE_FIELD}" (curl -F ${FILE_FIELD}=@report.pdf).`);
 }
 
+const mediaTypeOf = (request: FastifyRequest) => (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+
 /** The request's first file part, or a 400 problem for a body that has none or is malformed. */
 async function filePart(request: FastifyRequest, maxBytes: number): Promise<MultipartFile> {
   let part: MultipartFile | undefined;
@@ -41,12 +43,29 @@ async function filePart(request: FastifyRequest, maxBytes: number): Promise<Mult
 }
 
 /**
+ * A body cut short or a connection dropped mid-upload is the client's doing, not an outage:
+ * logged below error level, answered 400 (a client that has gone never reads it).
+ */
+function clientBrokeTheUpload(request: FastifyRequest, error: Error): HttpProblem {
+  if (request.raw.readableAborted || request.raw.socket?.destroyed) {
+    request.log.info({ reason: error.message }, 'upload abandoned by the client');
+  } else {
+    request.log.info({ reason: error.message }, 'incomplete multipart upload');
+  }
+  return new HttpProblem(400, 'malformed-multipart', 'The multipart body ended before the file did; send the whole body, closed by its final boundary.');
+}
+
+/**
  * `POST /v1/documents`: the file streams through a size limit, a SHA-256 and a type check into
  * storage under a generated key; only then is the row written, in one transaction with its
  * extraction job. Any refusal (401/403, 400, 413, 415) leaves no row and no object.
  */
 export async function uploadDocumentRoute(app: FastifyInstance, deps: DocumentsDeps): Promise<void> {
   app.post('/v1/documents', {
+    // Before the body parsers, which would refuse a raw file with a hint meant for JSON routes.
+    preParsing: async (request) => {
+      if (mediaTypeOf(request) !== 'multipart/form-data') throw multipartRequired();
+    },
     preHandler: requirePermission(deps.access, 'documents:write'),
     schema: {
       summary: 'Upload a document (multipart/form-data, field "file"). Needs documents:write.',
@@ -57,11 +76,17 @@ export async function uploadDocumentRoute(app: FastifyInstance, deps: DocumentsD
       response: { 201: DocumentSchema },
     },
   }, async (request, reply) => {
-    if (!request.isMultipart()) throw multipartRequired();
     const caller = callerOf(request);
     const part = await filePart(request, deps.uploadMaxBytes);
     const name = sanitiseFileName(part.filename);
     const inspector = createUploadInspector({ maxBytes: deps.uploadMaxBytes, fileName: name });
+    // The upload's own failure (a body cut short, a dropped connection) reaches the file stream
+    // while the inspector is whole; a failure of storage tears the pipeline down from the other
+    // end, so the inspector is already destroyed when it reaches the file stream.
+    let brokenUpload: Error | undefined;
+    part.file.once('error', (error) => {
+      if (!inspector.stream.destroyed) brokenUpload = error;
+    });
     const id = randomUUID();
     // The key says whose it is and nothing the client chose.
     const storageKey = documentStorageKey(caller.tenantId, id);
@@ -77,8 +102,7 @@ export async function uploadDocumentRoute(app: FastifyInstance, deps: DocumentsD
         if (refusal.status === 413) reply.header('connection', 'close');
         throw refusal;
       }
-      // The client went away mid-upload: nobody is waiting for an answer.
-      if (request.raw.readableAborted) throw error;
+      if (brokenUpload || request.raw.readableAborted) throw clientBrokeTheUpload(request, brokenUpload ?? (error as Error));
       request.log.error({ err: error, storage: deps.storage.driver }, 'could not store an upload');
       throw storageUnavailable();
     }

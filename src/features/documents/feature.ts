@@ -1,6 +1,6 @@
 import { defineFeature } from '../../feature.js';
 import { accessControl } from '../auth/index.js';
-import { documentJobs, documentsRoutes } from './index.js';
+import { documentJobs, documentsRoutes, extractionOptions } from './index.js';
 
 /** Documents: streamed uploads to object storage, text extraction by the worker, full-text search. */
 export const documentsFeature = defineFeature({
@@ -13,7 +13,7 @@ export const documentsFeature = defineFeature({
         retentionS: config.documentsRetentionS,
         purgeSchedule: config.documentsPurgeSchedule,
         orphanSweepSchedule: config.documentsOrphanSweepSchedule,
-        extractMaxMemoryMb: config.documentsExtractMaxMemoryMb,
+        extraction: extractionOptions(config),
       }),
       routes: roles.web ? [documentsRoutes({ db, storage, queue, access: accessControl(config, db), uploadMaxBytes: config.uploadMaxBytes })] : [],
     };

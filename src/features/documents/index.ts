@@ -9,7 +9,7 @@ import { searchDocumentsRoutes } from './documents-search.js';
 import { uploadDocumentRoute } from './documents-upload.js';
 
 export type { DocumentsDeps } from './documents-deps.js';
-export { documentJobs, type DocumentJobsDeps } from './jobs.js';
+export { documentJobs, extractionOptions, type DocumentJobsDeps } from './jobs.js';
 
 /**
  * The document routes, all behind Rampart's authentication (an access token, or an API key

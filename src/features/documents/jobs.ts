@@ -1,10 +1,11 @@
+import type { Config } from '../../config/schema.js';
 import { isUuid } from '../../platform/db/uuid.js';
 import type { JobContext, JobDefinition } from '../../platform/queue/job-types.js';
 import type { ObjectStorage } from '../../platform/storage/object-storage.js';
 import { findForExtraction, recordExtractedText, recordExtractionFailure, type Db } from './documents-store.js';
 import { sweepOrphanObjects } from './orphan-sweep.js';
 import { purgeDeletedDocuments } from './purge.js';
-import { extractText, UnextractableDocument } from './text-extraction.js';
+import { createTextExtractor, UnextractableDocument, type TextExtractor, type TextExtractorOptions } from './text-extraction.js';
 
 export const EXTRACT_TEXT_JOB = 'documents.extract-text';
 export const PURGE_DELETED_JOB = 'documents.purge-deleted';
@@ -26,15 +27,25 @@ export interface DocumentJobsDeps {
   purgeSchedule: string;
   /** DOCUMENTS_ORPHAN_SWEEP_SCHEDULE (cron, UTC). */
   orphanSweepSchedule: string;
-  /** DOCUMENTS_EXTRACT_MAX_MEMORY_MB: heap of the thread that parses one PDF or HTML document. */
-  extractMaxMemoryMb: number;
+  /** How PDF and HTML documents are parsed: memory, decompression and page limits, and how many at once. */
+  extraction: TextExtractorOptions;
+}
+
+/** The extraction settings of the configuration (DOCUMENTS_EXTRACT_*). */
+export function extractionOptions(config: Pick<Config, 'documentsExtractMaxMemoryMb' | 'documentsExtractMaxDecompressedMb' | 'documentsExtractMaxPages' | 'documentsExtractConcurrency'>): TextExtractorOptions {
+  return {
+    maxMemoryMb: config.documentsExtractMaxMemoryMb,
+    maxDecompressedMb: config.documentsExtractMaxDecompressedMb,
+    maxPages: config.documentsExtractMaxPages,
+    concurrency: config.documentsExtractConcurrency,
+  };
 }
 
 const EXTRACT_MAX_ATTEMPTS = 4;
 
 /** The documents feature's jobs, for the worker to register. */
 export function documentJobs(deps: DocumentJobsDeps): JobDefinition[] {
-  return [extractTextJob(deps) as JobDefinition, purgeDeletedJob(deps), sweepOrphansJob(deps)];
+  return [extractTextJob(deps, createTextExtractor(deps.extraction)) as JobDefinition, purgeDeletedJob(deps), sweepOrphansJob(deps)];
 }
 
 /**
@@ -42,7 +53,7 @@ export function documentJobs(deps: DocumentJobsDeps): JobDefinition[] {
  * A document that can never be read (corrupt PDF, too large) is marked `extract_failed` at
  * once; a passing failure (storage or database away) is retried, and marked on the last attempt.
  */
-export function extractTextJob(deps: DocumentJobsDeps): JobDefinition<ExtractTextPayload> {
+export function extractTextJob(deps: DocumentJobsDeps, extractor: TextExtractor): JobDefinition<ExtractTextPayload> {
   return {
     type: EXTRACT_TEXT_JOB,
     maxAttempts: EXTRACT_MAX_ATTEMPTS,
@@ -57,9 +68,7 @@ export function extractTextJob(deps: DocumentJobsDeps): JobDefinition<ExtractTex
       // Deleted since the upload, or already done by an earlier attempt: nothing to do.
       if (!doc || doc.status === 'extracted') return;
       try {
-        const content = await deps.storage.get(doc.storage_key);
-        context.signal.addEventListener('abort', () => content.destroy(new Error('extraction aborted')), { once: true });
-        const text = await extractText(doc.content_type, content, Number(doc.size_bytes), { maxHeapMb: deps.extractMaxMemoryMb, signal: context.signal });
+        const text = await extractor.extract(doc.content_type, () => deps.storage.get(doc.storage_key), Number(doc.size_bytes), context.signal);
         await recordExtractedText(deps.db, doc.id, text);
         context.logger.info({ document_id: doc.id, chars: text.length }, 'document text extracted');
       } catch (error) {

@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pdfWithText } from '../../../test/support/sample-documents.js';
-import { extractText, isExtractable, MAX_INDEXED_BYTES, normaliseText, UnextractableDocument } from './text-extraction.js';
+import { createTextExtractor, isExtractable, UnextractableDocument } from './text-extraction.js';
 
-const extract = (contentType: string, body: string | Buffer) => {
+const extractor = createTextExtractor({ maxMemoryMb: 512, maxDecompressedMb: 256, maxPages: 2_000, concurrency: 2 });
+const extract = (contentType: string, body: string | Buffer, signal?: AbortSignal) => {
   const bytes = Buffer.from(body);
-  return extractText(contentType, Readable.from([bytes]), bytes.length, { maxHeapMb: 512 });
+  return extractor.extract(contentType, async () => Readable.from([bytes]), bytes.length, signal);
 };
 
 describe('extractText', () => {
@@ -36,16 +37,25 @@ describe('extractText', () => {
     expect(isExtractable('application/pdf')).toBe(true);
     expect(isExtractable('text/html; charset=utf-8')).toBe(true);
   });
-});
 
-describe('normaliseText', () => {
-  it('removes NUL and control characters PostgreSQL or snippets cannot take', () => {
-    expect(normaliseText('a\u0000b\u0007c')).toBe('a b c');
-  });
-
-  it('caps the text on a character boundary', () => {
-    const capped = normaliseText('é'.repeat(MAX_INDEXED_BYTES));
-    expect(Buffer.byteLength(capped)).toBeLessThanOrEqual(MAX_INDEXED_BYTES);
-    expect(capped).not.toContain('\uFFFD');
+  it('runs at most `concurrency` parses at once; one whose job is aborted while it waits leaves the line', async () => {
+    const single = createTextExtractor({ maxMemoryMb: 512, maxDecompressedMb: 256, maxPages: 2_000, concurrency: 1 });
+    const opened: string[] = [];
+    const open = (name: string) => async () => {
+      opened.push(name);
+      return Readable.from([pdfWithText(`${name} report`)]);
+    };
+    const controller = new AbortController();
+    const first = single.extract('application/pdf', open('first'), 1_000);
+    const waiting = single.extract('application/pdf', open('waiting'), 1_000, controller.signal);
+    const third = single.extract('application/pdf', open('third'), 1_000);
+    // Only the first has its turn; the others have not even opened their document.
+    expect(opened).toEqual(['first']);
+    const reason = new Error('job timed out');
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    expect(await first).toBe('first report');
+    expect(await third).toBe('third report');
+    expect(opened).toEqual(['first', 'third']);
   });
 });

@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
-import { UnextractableDocument } from './document-parsers.js';
-import { parseInThread, type ThreadLimits } from './extraction-thread.js';
+import { UnextractableDocument, type ParsedFormat } from './document-parsers.js';
+import { abortReason, parseInProcess, type ExtractionLimits } from './extraction-process.js';
+import { normaliseText } from './indexed-text.js';
 
 export { UnextractableDocument };
+export type { ExtractionLimits };
 
-/** Text is indexed up to this many bytes of UTF-8: PostgreSQL refuses a tsvector over 1 MB, and headlines re-read the text. */
-export const MAX_INDEXED_BYTES = 256 * 1024;
 /** A PDF is parsed whole, in memory; larger ones are not indexed (their name still is). */
 export const MAX_PDF_BYTES = 64 * 1024 * 1024;
 // Text formats are indexed from their start: this much is read at most.
@@ -13,62 +13,105 @@ const MAX_TEXT_READ_BYTES = 4 * 1024 * 1024;
 
 /** Whether documents of this (stored) type get a text-extraction job. */
 export function isExtractable(contentType: string): boolean {
-  return EXTRACTORS[baseType(contentType)] !== undefined;
+  return baseType(contentType) in PLAIN_TEXT || baseType(contentType) in PARSED;
+}
+
+export interface TextExtractorOptions extends ExtractionLimits {
+  /** DOCUMENTS_EXTRACT_CONCURRENCY: extraction processes running at once; more documents wait their turn. */
+  concurrency: number;
+}
+
+export interface TextExtractor {
+  /**
+   * The searchable text of a stored document. `open` is called once it is the document's turn;
+   * the stream it gives is consumed or destroyed. PDF and HTML are parsed in a process of their
+   * own (see extraction-process.ts); `signal` ends the wait, the reading and the process.
+   */
+  extract(contentType: string, open: () => Promise<Readable>, sizeBytes: number, signal?: AbortSignal): Promise<string>;
+}
+
+const PLAIN_TEXT: Readonly<Record<string, true>> = {
+  'text/plain': true,
+  // Markdown's punctuation is ignored by the text-search parser; the words are what count.
+  'text/markdown': true,
+  'text/csv': true,
+  'application/json': true,
+};
+
+const PARSED: Readonly<Record<string, { format: ParsedFormat; maxReadBytes: number }>> = {
+  'text/html': { format: 'html', maxReadBytes: MAX_TEXT_READ_BYTES },
+  'application/pdf': { format: 'pdf', maxReadBytes: MAX_PDF_BYTES },
+};
+
+export function createTextExtractor(options: TextExtractorOptions): TextExtractor {
+  const slots = extractionSlots(options.concurrency);
+  return {
+    async extract(contentType, open, sizeBytes, signal) {
+      const type = baseType(contentType);
+      if (type in PLAIN_TEXT) return normaliseText((await readUpTo(await open(), MAX_TEXT_READ_BYTES, signal)).toString('utf8'));
+      const parsed = PARSED[type];
+      if (!parsed) throw new UnextractableDocument(`no text extraction for ${type}`);
+      if (parsed.format === 'pdf' && sizeBytes > MAX_PDF_BYTES) throw new UnextractableDocument(`PDF larger than ${MAX_PDF_BYTES} bytes is not indexed`);
+      return slots(async () => parseInProcess(parsed.format, await open(), parsed.maxReadBytes, options, signal), signal);
+    },
+  };
 }
 
 /**
- * The searchable text of a stored document, read from `content` (which is consumed or destroyed).
- * PDF and HTML are parsed on a thread of their own, within `limits`.
+ * Runs at most `limit` tasks at once, the others in arrival order. A task whose signal aborts
+ * while it waits leaves the line at once (its job has timed out or the worker is stopping).
  */
-export async function extractText(contentType: string, content: Readable, sizeBytes: number, limits: ThreadLimits): Promise<string> {
-  const extractor = EXTRACTORS[baseType(contentType)];
-  if (!extractor) throw new UnextractableDocument(`no text extraction for ${baseType(contentType)}`);
-  return normaliseText(await extractor(content, sizeBytes, limits));
-}
-
-type Extractor = (content: Readable, sizeBytes: number, limits: ThreadLimits) => Promise<string>;
-
-const plainText: Extractor = async (content) => (await readUpTo(content, MAX_TEXT_READ_BYTES)).toString('utf8');
-
-const EXTRACTORS: Readonly<Record<string, Extractor>> = {
-  'text/plain': plainText,
-  // Markdown's punctuation is ignored by the text-search parser; the words are what count.
-  'text/markdown': plainText,
-  'text/csv': plainText,
-  'application/json': plainText,
-  'text/html': async (content, _size, limits) => parseInThread('html', await readUpTo(content, MAX_TEXT_READ_BYTES), limits),
-  'application/pdf': async (content, sizeBytes, limits) => {
-    if (sizeBytes > MAX_PDF_BYTES) {
-      content.destroy();
-      throw new UnextractableDocument(`PDF larger than ${MAX_PDF_BYTES} bytes is not indexed`);
+function extractionSlots(limit: number): <T>(task: () => Promise<T>, signal?: AbortSignal) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  };
+  return async (task, signal) => {
+    if (signal?.aborted) throw abortReason(signal);
+    if (running < limit) running++;
+    else {
+      // A released slot passes straight to the next waiter, so `running` never overshoots.
+      await new Promise<void>((resolve, reject) => {
+        const turn = () => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        };
+        const leave = () => {
+          waiting.splice(waiting.indexOf(turn), 1);
+          reject(abortReason(signal!));
+        };
+        waiting.push(turn);
+        signal?.addEventListener('abort', leave, { once: true });
+      });
     }
-    return parseInThread('pdf', await readUpTo(content, MAX_PDF_BYTES), limits);
-  },
-};
-
-// NUL cannot be stored in a PostgreSQL text; other controls only confuse snippets.
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-
-/** Controls out, runs of blank space collapsed, capped at MAX_INDEXED_BYTES on a character boundary. */
-export function normaliseText(text: string): string {
-  const cleaned = text.replace(CONTROL, ' ').replace(/[ \t\u00a0]+/g, ' ').replace(/\s*\n\s*/g, '\n').trim();
-  if (Buffer.byteLength(cleaned) <= MAX_INDEXED_BYTES) return cleaned;
-  // Cut the bytes, then drop a character the cut split in two.
-  return Buffer.from(cleaned).subarray(0, MAX_INDEXED_BYTES).toString('utf8').replace(/\uFFFD$/, '');
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  };
 }
 
 /** Reads at most `limit` bytes, then stops reading (and releases the source). */
-async function readUpTo(content: Readable, limit: number): Promise<Buffer> {
+async function readUpTo(content: Readable, limit: number, signal?: AbortSignal): Promise<Buffer> {
+  const onAbort = () => content.destroy(abortReason(signal!));
+  signal?.addEventListener('abort', onAbort, { once: true });
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of content) {
-    const buffer = chunk as Buffer;
-    chunks.push(total + buffer.length > limit ? buffer.subarray(0, limit - total) : buffer);
-    total += buffer.length;
-    if (total >= limit) break;
+  try {
+    for await (const chunk of content) {
+      const buffer = chunk as Buffer;
+      chunks.push(total + buffer.length > limit ? buffer.subarray(0, limit - total) : buffer);
+      total += buffer.length;
+      if (total >= limit) break;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    content.destroy();
   }
-  content.destroy();
   return Buffer.concat(chunks);
 }
 
