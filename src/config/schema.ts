@@ -149,7 +149,7 @@ export const configSchema = {
   headersTimeoutMs: field({ env: 'HEADERS_TIMEOUT_MS', kind: 'int', default: 10_000, min: 1, description: 'Time a client has to send its request headers (slowloris guard).' }),
   keepAliveTimeoutMs: field({ env: 'KEEP_ALIVE_TIMEOUT_MS', kind: 'int', default: 5_000, min: 1, description: 'Idle keep-alive connections are closed after this long.' }),
   shutdownGraceMs: field({ env: 'SHUTDOWN_GRACE_MS', kind: 'int', default: 10_000, min: 0, description: 'On SIGTERM/SIGINT, time in-flight requests get to finish before the process exits.' }),
-  shutdownDelayMs: field({ env: 'SHUTDOWN_DELAY_MS', kind: 'int', default: 0, min: 0, description: 'On SIGTERM, keep serving (readiness 503) this long before closing the port, so load balancers stop routing first.' }),
+  shutdownDelayMs: field({ env: 'SHUTDOWN_DELAY_MS', kind: 'int', min: 0, max: 600_000, description: 'On SIGTERM, keep serving (readiness 503, `Connection: close`) this long before closing the port, so load balancers stop routing first. Default: 5000 in production (cover the time your load balancer takes to notice: Kubernetes endpoint propagation, probe interval × failure threshold), 0 in development.' }),
 
   workerConcurrency: field({ env: 'WORKER_CONCURRENCY', kind: 'int', default: 8, min: 1, max: 256, description: 'Jobs one worker process runs at once.' }),
   jobPollIntervalMs: field({ env: 'JOB_POLL_INTERVAL_MS', kind: 'int', default: 1_000, min: 10, max: 60_000, description: 'How often an idle worker looks for ready jobs (delayed jobs and retries). New jobs wake workers at once through LISTEN/NOTIFY.' }),

@@ -11,6 +11,7 @@ import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
 import { refuseMalformedRequests } from './malformed-requests.js';
 import { frameworkErrorHandler, problemDetails, type OutageClassifier } from './problem.js';
+import { gracefulClose } from './graceful-close.js';
 import { RequestObserver, type RequestTraceIds } from './request-observer.js';
 import { securityHeaderSet, securityHeaders } from './security-headers.js';
 import { serviceIndex } from './service-index.js';
@@ -61,7 +62,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // No per-socket inactivity timer (re-armed on every read and write): requestTimeout
     // already bounds a client that stops sending mid-request, keepAliveTimeout an idle one.
     return503OnClosing: true,
-    forceCloseConnections: 'idle',
+    // Connections are drained by graceful-close.ts; closing "idle" ones at once resets requests
+    // that arrived but were not read yet.
+    forceCloseConnections: false,
     frameworkErrors: frameworkErrorHandler,
     // Requests Node's parser refuses never reach the hooks below; they get the same headers.
     clientErrorHandler: refuseMalformedRequests({ headers: securityHeaderSet({ hsts }), logger: options.logger }),
@@ -92,6 +95,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   // as text/plain is what a cross-site form can post without a CORS preflight: refuse it (415).
   app.removeContentTypeParser('text/plain');
 
+  await app.register(gracefulClose);
   if (options.tracing) await app.register(options.tracing.spans);
   await app.register(problemDetails, { outages: options.outages });
   await app.register(securityHeaders, { hsts });
