@@ -8,6 +8,7 @@ import type { ServeOptions } from './serve.js';
 import type { JobsListOptions, JobsPurgeOptions, JobsRetryOptions } from './jobs.js';
 import type { SloGenerateOptions } from './slo.js';
 import type { BackupOptions, RestoreOptions } from './backup.js';
+import type { SmokeCommandOptions } from './smoke.js';
 
 // Commands load their modules on use: `--help` and `config` stay instant.
 
@@ -132,6 +133,17 @@ program
   .option('--json', 'machine-readable output')
   .addHelpText('after', '\nExample:\n  rampart slo generate --spec deploy/slo/rampart.slo.yaml --out deploy/prometheus/slo --dashboards deploy/grafana/dashboards\n  promtool test rules deploy/prometheus/slo/slo.test.yml\n\nExit codes: 0 written (or in step with --check); 1 out of step (--check) or a write failed;\n2 the spec is invalid (each problem as file:line:column: field: message) or an output is a\ndirectory this command did not write.')
   .action(async (options: SloGenerateOptions) => (await import('./slo.js')).sloGenerateCommand(options));
+
+program
+  .command('smoke')
+  .description('check a live deployment: https redirect, headers, health, readiness, metrics and docs closed, sign-up/sign-in, document upload → worker → search → download, clean-up')
+  .argument('<url>', 'base URL, e.g. https://api.example.com (an instance\'s own http:// port is spoken to as the proxy would)')
+  .option('--json', 'machine-readable output')
+  .option('--skip <check...>', 'checks this deployment does not have (repeatable or comma-separated)')
+  .option('--api-key <key>', 'use this API key (documents:read, documents:write) instead of a throwaway account; or RAMPART_SMOKE_API_KEY')
+  .option('--worker-timeout <seconds>', 'how long the worker gets to process the uploaded document', '30')
+  .addHelpText('after', '\nExample:\n  rampart smoke https://api.example.com --skip docs-protected --json\n\nExit codes: 0 every check passed (or was skipped), 1 a check failed, 2 bad arguments.')
+  .action(async (url: string, options: SmokeCommandOptions) => (await import('./smoke.js')).smokeCommand(url, options));
 
 program
   .command('config')
