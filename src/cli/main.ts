@@ -9,6 +9,7 @@ import type { JobsListOptions, JobsPurgeOptions, JobsRetryOptions } from './jobs
 import type { SloGenerateOptions } from './slo.js';
 import type { BackupOptions, RestoreOptions } from './backup.js';
 import type { SmokeCommandOptions } from './smoke.js';
+import type { DeployCommandOptions } from './deploy.js';
 
 // Commands load their modules on use: `--help` and `config` stay instant.
 
@@ -144,6 +145,15 @@ program
   .option('--worker-timeout <seconds>', 'how long the worker gets to process the uploaded document', '30')
   .addHelpText('after', '\nExample:\n  rampart smoke https://api.example.com --skip docs-protected --json\n\nExit codes: 0 every check passed (or was skipped), 1 a check failed, 2 bad arguments.')
   .action(async (url: string, options: SmokeCommandOptions) => (await import('./smoke.js')).smokeCommand(url, options));
+
+program
+  .command('deploy')
+  .description('blue-green deploy on this host behind nginx or Caddy: backup, migrations, start the idle colour, readiness, smoke, switch the proxy, watch the error rate, stop the old colour; automatic rollback')
+  .option('--file <path>', 'the deploy file (docs/deploy.md)', 'rampart.deploy.json')
+  .option('--allow-breaking-migrations', 'apply migrations marked not backward compatible while the old colour still serves')
+  .option('--json', 'print the outcome and the step log as JSON at the end')
+  .addHelpText('after', '\nExample:\n  rampart deploy --file /etc/rampart/deploy.json\n\nExit codes: 0 deployed, 1 refused or rolled back (the reason is printed), 2 bad deploy file.')
+  .action(async (options: DeployCommandOptions) => (await import('./deploy.js')).deployCommand(options));
 
 program
   .command('config')
