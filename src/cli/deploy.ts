@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { deployBlueGreen, type MigrationGate } from '../ops/deploy/blue-green.js';
@@ -35,7 +34,7 @@ export async function deployCommand(options: DeployCommandOptions, out: NodeJS.W
     file,
     allowBreakingMigrations: options.allowBreakingMigrations === true,
     migrations: file.migrate ? databaseMigrations(file.migrationsDir ?? migrationsDir()) : undefined,
-    defaultBackup: hasBackupCommand() ? `${quote(process.execPath)} ${quote(process.argv[1] ?? 'rampart')} backup` : undefined,
+    defaultBackup: `${quote(process.execPath)} ${quote(process.argv[1] ?? 'rampart')} backup --label pre-deploy`,
     env: process.env,
     log,
   });
@@ -61,15 +60,6 @@ function databaseMigrations(dir: string): MigrationGate {
     }),
     apply: () => withDatabase(async (database) => (await migrateUp(database, { dir })).applied),
   };
-}
-
-/** Whether this build has `rampart backup` (another step of the roadmap adds it). */
-function hasBackupCommand(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  // For an unknown command, `--help` prints the general help and exits 0 as well.
-  const help = spawnSync(process.execPath, [entry, 'backup', '--help'], { encoding: 'utf8', timeout: 30_000 });
-  return help.status === 0 && help.stdout.includes('Usage: rampart backup');
 }
 
 const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;

@@ -81,7 +81,7 @@ describe.skipIf(!postgres.available)('rampart deploy behind nginx under load', (
     proxy = await startNginx({ authority, upstreams: ['127.0.0.1:1'], docs: DOCS, rateLimitExempt: ['127.0.0.1'] });
     const first = await deploy(await deployFile('v1'));
     expect(first.code, first.stdout + first.stderr).toBe(0);
-    expect(first.stdout).toContain('backup: WARNING skipped');
+    expect(first.stdout).toContain('backup: none, no colour is live yet');
     expect(first.stdout).toMatch(/migrations: applied 0001_platform/);
     expect(await releaseThroughProxy()).toBe('v1');
 
@@ -140,6 +140,7 @@ describe.skipIf(!postgres.available)('rampart deploy behind nginx under load', (
     const result = await deploy(await deployFile('v2'));
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('deploy: green');
+    expect(result.stdout).toMatch(/^backup: .* backup --label pre-deploy$/m);
     expect(result.stdout).toMatch(/smoke: 9 checks passed/);
     expect(result.stdout).toMatch(/watch: 0 of \d+ requests answered 5xx in the first 3 s/);
     expect(result.stdout).toContain('stop: blue stopped');

@@ -15,8 +15,8 @@ export interface DeployOptions {
   /** Run migrations marked not backward compatible even while the old colour serves. */
   allowBreakingMigrations: boolean;
   migrations?: MigrationGate;
-  /** The pre-deploy backup command when the deploy file names none; undefined: no backup step in this build. */
-  defaultBackup?: string;
+  /** The pre-deploy backup command when the deploy file names none (`rampart backup --label pre-deploy`). */
+  defaultBackup: string;
   env: NodeJS.ProcessEnv;
   log(line: string): void;
 }
@@ -51,12 +51,13 @@ export async function deployBlueGreen(options: DeployOptions): Promise<DeployOut
   let started = false;
   let switched = false;
   try {
-    const backup = file.backup ?? options.defaultBackup;
+    // A first deploy has nothing live to protect (and `rampart backup` refuses an empty database).
+    const backup = file.backup === false ? undefined : (file.backup ?? (from ? options.defaultBackup : undefined));
     if (backup) {
       log(`backup: ${backup}`);
       await run(backup).catch((err: Error) => { throw new DeployFailed(`pre-deploy backup failed: ${err.message}`); });
     } else {
-      log('backup: WARNING skipped, this build has no `rampart backup` and the deploy file names no backup command');
+      log(file.backup === false ? 'backup: WARNING skipped (the deploy file sets "backup": false)' : 'backup: none, no colour is live yet');
     }
 
     if (file.migrate && options.migrations) {

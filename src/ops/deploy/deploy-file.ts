@@ -27,8 +27,8 @@ export interface DeployFile {
     reload: string;
   };
   colours: Record<Colour, ColourSettings>;
-  /** Shell command for the pre-deploy backup; absent: `rampart backup` when this build has it. */
-  backup?: string;
+  /** Shell command for the pre-deploy backup; absent: `rampart backup --label pre-deploy`; false: none (warned). */
+  backup?: string | false;
   /** Apply pending migrations before starting the new colour (default true). */
   migrate: boolean;
   /** Migration files; default: this build's own. */
@@ -113,7 +113,7 @@ export function parseDeployFile(raw: unknown, source = 'deploy file'): DeployFil
       reload: string(proxy.reload, 'proxy.reload') ?? '',
     },
     colours: colourSettings,
-    backup: string(top.backup, 'backup', true),
+    backup: top.backup === false ? false : string(top.backup, 'backup', true),
     migrate: top.migrate !== false,
     migrationsDir: string(top.migrationsDir, 'migrationsDir', true),
     readinessTimeoutS: number(top.readinessTimeoutS, 'readinessTimeoutS', 60, 1, 3_600),
