@@ -57,8 +57,9 @@ export const configSchema = {
   rateLimitGeneralPerMin: field({ env: 'RATE_LIMIT_GENERAL_PER_MIN', kind: 'int', default: 60, min: 1, description: 'Requests per minute per client IP on routes outside `/v1/`.' }),
   rateLimitApiPerMin: field({ env: 'RATE_LIMIT_API_PER_MIN', kind: 'int', default: 100, min: 1, description: 'Requests per minute per user or API key (else per IP) on `/v1/*`.' }),
   rateLimitAuthPerMin: field({ env: 'RATE_LIMIT_AUTH_PER_MIN', kind: 'int', default: 10, min: 1, description: 'Attempts per minute on sign-in style routes, counted per IP and per account.' }),
+  rateLimitContactPerMin: field({ env: 'RATE_LIMIT_CONTACT_PER_MIN', kind: 'int', default: 10, min: 1, description: 'Contact messages (`POST /v1/contact`) per minute per client IP; a budget of its own, apart from sign-in.' }),
   rateLimitGlobalPer5Min: field({ env: 'RATE_LIMIT_GLOBAL_PER_5MIN', kind: 'int', default: 2000, min: 1, description: 'Ceiling per client IP over 5 minutes, across every route.' }),
-  rateLimitFailOpenTiers: field({ env: 'RATE_LIMIT_FAIL_OPEN_TIERS', kind: 'list', default: ['general', 'api', 'global'], description: 'Tiers that let requests through when Redis is unavailable; the others (default `auth`) answer 503.' }),
+  rateLimitFailOpenTiers: field({ env: 'RATE_LIMIT_FAIL_OPEN_TIERS', kind: 'list', default: ['general', 'api', 'global'], description: 'Tiers that let requests through when Redis is unavailable; the others (by default `auth` and `contact`) answer 503.' }),
   rateLimitTimeoutMs: field({ env: 'RATE_LIMIT_TIMEOUT_MS', kind: 'int', default: 50, min: 1, description: 'A rate-limit decision not made within this long applies the tier\'s fail mode.' }),
 
   forceHttps: field({ env: 'FORCE_HTTPS', kind: 'bool', default: false, description: 'Redirect requests that a trusted proxy reports as `http` to https (301 GET/HEAD, 308 otherwise) and send HSTS.' }),

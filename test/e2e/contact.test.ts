@@ -249,7 +249,7 @@ describe.each(databaseTargets())('contact messages that no longer decrypt, on $n
 });
 
 describe('contact submissions per client IP', () => {
-  it('limits a client IP to the auth tier (10 a minute): the 11th gets 429 with Retry-After', async () => {
+  it('limits a client IP to its contact budget (10 a minute by default): the 11th gets 429 with Retry-After', async () => {
     const target = await createPGliteTarget();
     const rampart = await startRampart({ env: authEnv(target, { RATE_LIMIT_ENABLED: 'true' }) });
     try {

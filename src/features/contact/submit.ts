@@ -64,12 +64,13 @@ export async function receiveContactMessage(feature: ContactFeature, caller: Cal
 /** Registered in a scope behind `authenticate` with API keys. */
 export async function submitRoute(app: FastifyInstance, feature: ContactFeature): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/contact', {
-    // Per client IP, like sign-in: a stolen key cannot flood the inbox from one address.
-    config: { rateLimit: { tier: 'auth' } },
+    // Per client IP, a budget of its own: a stolen key cannot flood the inbox from one
+    // address, and a visitor's sign-ins never use up their contact messages (nor the reverse).
+    config: { rateLimit: { tier: 'contact' } },
     // Before validation: a caller without the permission learns nothing about the schema.
     preValidation: requirePermission(feature.access, 'contact:write'),
     schema: {
-      summary: 'Send a contact message (name, email, message): stored encrypted, mailed to CONTACT_INBOX by the worker. Needs a Bearer token of a member or admin, or an API key with `contact:write`. Limited like sign-in (per client IP).',
+      summary: 'Send a contact message (name, email, message): stored encrypted, mailed to CONTACT_INBOX by the worker. Needs a Bearer token of a member or admin, or an API key with `contact:write`. Limited per client IP (`RATE_LIMIT_CONTACT_PER_MIN`).',
       tags: ['contact'],
       security: bearerOrApiKey,
       body: ContactSubmissionSchema,

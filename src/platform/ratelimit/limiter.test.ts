@@ -45,13 +45,14 @@ describe('limiter', () => {
     expect(verdicts.map((v) => v.outcome)).toEqual(['failed_open', 'failed_closed']);
   });
 
-  it('builds the four tiers from the configuration, auth failing closed by default', () => {
-    const built = rateLimitTiers({ rateLimitGeneralPerMin: 60, rateLimitApiPerMin: 100, rateLimitAuthPerMin: 10, rateLimitGlobalPer5Min: 2000, rateLimitFailOpenTiers: ['general', 'api', 'global'] });
+  it('builds the five tiers from the configuration, auth and contact failing closed by default', () => {
+    const built = rateLimitTiers({ rateLimitGeneralPerMin: 60, rateLimitApiPerMin: 100, rateLimitAuthPerMin: 10, rateLimitContactPerMin: 12, rateLimitGlobalPer5Min: 2000, rateLimitFailOpenTiers: ['general', 'api', 'global'] });
     expect(built).toEqual({
       global: { name: 'global', limit: 2000, windowMs: 300_000, failMode: 'open' },
       general: { name: 'general', limit: 60, windowMs: 60_000, failMode: 'open' },
       api: { name: 'api', limit: 100, windowMs: 60_000, failMode: 'open' },
       auth: { name: 'auth', limit: 10, windowMs: 60_000, failMode: 'closed' },
+      contact: { name: 'contact', limit: 12, windowMs: 60_000, failMode: 'closed' },
     });
   });
 

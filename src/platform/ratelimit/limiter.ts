@@ -118,11 +118,12 @@ export interface RateLimitSettings {
   rateLimitGeneralPerMin: number;
   rateLimitApiPerMin: number;
   rateLimitAuthPerMin: number;
+  rateLimitContactPerMin: number;
   rateLimitGlobalPer5Min: number;
   rateLimitFailOpenTiers: readonly string[];
 }
 
-export type TierName = 'global' | 'general' | 'api' | 'auth';
+export type TierName = 'global' | 'general' | 'api' | 'auth' | 'contact';
 
 export function rateLimitTiers(settings: RateLimitSettings): Record<TierName, Tier> {
   const failMode = (name: TierName): FailMode => (settings.rateLimitFailOpenTiers.includes(name) ? 'open' : 'closed');
@@ -132,5 +133,6 @@ export function rateLimitTiers(settings: RateLimitSettings): Record<TierName, Ti
     general: tier('general', settings.rateLimitGeneralPerMin, 60_000),
     api: tier('api', settings.rateLimitApiPerMin, 60_000),
     auth: tier('auth', settings.rateLimitAuthPerMin, 60_000),
+    contact: tier('contact', settings.rateLimitContactPerMin, 60_000),
   };
 }

@@ -4,12 +4,19 @@ import fp from 'fastify-plugin';
 import type { Limiter, Verdict } from './limiter.js';
 import type { Decision } from './store.js';
 
-/** Route config for sign-in style routes: `config: { rateLimit: { tier: 'auth', account } }`. */
+/**
+ * Route config of a route with a budget of its own, counted per client IP instead of the
+ * `api` tier: `config: { rateLimit: { tier: 'auth', account } }` for sign-in style routes,
+ * `{ tier: 'contact' }` for contact messages. Each tier is its own budget.
+ */
 export interface RouteRateLimit {
-  tier: 'auth';
+  tier: RouteTier;
   /** The account the attempt targets (e.g. the body's email), raw; it is normalised and hashed here. */
   account?: (request: FastifyRequest) => string | undefined;
 }
+
+export type RouteTier = 'auth' | 'contact';
+const ROUTE_TIERS: ReadonlySet<string> = new Set<RouteTier>(['auth', 'contact']);
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -42,8 +49,8 @@ const isApiPath = (url: string) => url.startsWith('/v1/') || url === '/v1' || ur
 /**
  * Tiers, in the order a request meets them: `global` (every non-exempt request, per IP) and
  * `general` (outside `/v1/`, per IP) on onRequest; on preValidation, after authentication
- * has set the principal and the body is parsed, `auth` (per IP and per account) for routes
- * that ask for it, else `api` on `/v1/*` routes (per principal); a request no route matches
+ * has set the principal and the body is parsed, the route's own tier (`auth`: per IP and per
+ * account; `contact`: per IP) for routes that name one, else `api` on `/v1/*` routes (per principal); a request no route matches
  * (a 404) meets only the per-IP tiers. Client identity is `request.ip`, which Fastify
  * derives through the trusted proxies only.
  */
@@ -117,16 +124,16 @@ export const rateLimitHooks = fp(
     });
 
     // The per-route tiers run on preValidation, after authentication has set the principal
-    // and the body is parsed. They are attached to the routes that have one (auth routes and
-    // /v1/*) as each is registered, so every other route carries no hook for them at all.
-    const authTier = (route: RouteRateLimit) => async (request: FastifyRequest, reply: FastifyReply) => {
+    // and the body is parsed. They are attached to the routes that have one (routes naming a
+    // tier, and /v1/*) as each is registered, so every other route carries no hook for them at all.
+    const routeTier = (route: RouteRateLimit) => async (request: FastifyRequest, reply: FastifyReply) => {
       if (reply.sent) return;
       const ip = `ip:${request.ip}`;
-      // One budget per request class: auth routes count here, not against the api tier.
+      // One budget per request class: these routes count here, not against the api tier.
       // Runs before body validation: whatever the route hands back may not be a string.
       const account: unknown = route.account?.(request);
-      const checks = [{ tier: 'auth', identity: ip }];
-      if (typeof account === 'string' && account.trim() !== '') checks.push({ tier: 'auth', identity: `account:${hashAccount(account)}` });
+      const checks = [{ tier: route.tier, identity: ip }];
+      if (typeof account === 'string' && account.trim() !== '') checks.push({ tier: route.tier, identity: `account:${hashAccount(account)}` });
       return enforce(request, reply, checks);
     };
     const apiTier = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -135,7 +142,8 @@ export const rateLimitHooks = fp(
     };
     app.addHook('onRoute', (route) => {
       const limit = route.config?.rateLimit;
-      const hook = limit?.tier === 'auth' ? authTier(limit) : isApiPath(route.url) ? apiTier : undefined;
+      if (limit && !ROUTE_TIERS.has(limit.tier)) throw new Error(`route ${route.method} ${route.url}: unknown rate-limit tier ${String(limit.tier)}`);
+      const hook = limit ? routeTier(limit) : isApiPath(route.url) ? apiTier : undefined;
       if (!hook) return;
       // First among the route's own preValidation hooks: a refused permission still counts.
       const own = route.preValidation === undefined ? [] : Array.isArray(route.preValidation) ? route.preValidation : [route.preValidation];
