@@ -50,6 +50,24 @@ describe.each(databaseTargets())('API keys on $name', (factory) => {
       expect((await suite.rampart.request('/v1/api-keys/whoami', { headers: bearer(token) })).json()).toMatchObject({ kind: 'user', role: 'admin' });
     });
 
+    it('refuses a misspelt or unknown scope with 422 naming it and listing every valid scope, and creates no key', async () => {
+      const token = await signedIn('unknown-scope');
+      const res = await postJson(suite.rampart, '/v1/api-keys', { name: 'typo', scopes: ['contact:read', 'documents:wirte', 'users:read'] }, bearer(token));
+      expect(res.status, res.body).toBe(422);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      const problem = res.json<{ type: string; detail: string; errors: Array<{ field: string; message: string }> }>();
+      expect(problem.type).toBe('/problems/unknown-scope');
+      expect(problem.detail).toContain('"documents:wirte"');
+      expect(problem.errors.map((e) => e.field)).toEqual(['body/scopes/1', 'body/scopes/2']);
+      const valid = ['api-keys:read', 'api-keys:*', 'contact:read', 'contact:write', 'documents:read', 'documents:write', 'documents:*', 'contact:*'];
+      for (const scope of valid) expect(problem.detail).toContain(scope);
+      expect(await list(token)).toEqual([]);
+      // Every scope the answer lists is accepted.
+      const listed = /Valid scopes: (.*)\.$/.exec(problem.detail)![1]!.split(', ');
+      expect(listed.sort()).toEqual([...valid].sort());
+      await mint(token, { name: 'all', scopes: listed });
+    });
+
     it('refuses a key without the scope a request needs (403), accepts one with it', async () => {
       const token = await signedIn('scope');
       const reader = await mint(token, { name: 'reader', scopes: ['contact:read'] });

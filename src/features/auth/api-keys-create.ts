@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { HttpProblem } from '../../platform/http/problem.js';
 import type { Principal } from './access-tokens.js';
-import { ApiKeyName, IssuedApiKey, Scopes } from './api-keys-schemas.js';
+import { ApiKeyName, assertKnownScopes, IssuedApiKey, Scopes } from './api-keys-schemas.js';
 import { insertApiKey } from './api-keys-store.js';
 import { principalOf } from './authenticate.js';
 import { contextOf, type Identity } from './identity.js';
@@ -22,6 +22,7 @@ export interface NewApiKey {
 export async function createApiKey(identity: Identity, principal: Principal, request: NewApiKey, context: RequestContext, now = new Date()) {
   // A key's scopes are permissions, and a key never holds one its creator's role lacks.
   if (principal.external) throw externalIdentity();
+  assertKnownScopes(identity.permissions, request.scopes);
   await assertGranted(identity, principal, ['api-keys:write', ...request.scopes]);
   if (request.expiresAt !== null && request.expiresAt <= now) {
     throw new HttpProblem(422, 'validation-failed', 'expires_at must be in the future.', [{ field: 'body/expires_at', message: 'must be in the future' }]);

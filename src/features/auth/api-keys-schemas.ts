@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { HttpProblem } from '../../platform/http/problem.js';
 import type { ApiKeySummary } from './api-keys-store.js';
+import type { PermissionTable } from './permissions.js';
 
 // Scopes are `resource:action` words (`contact:write`); names are labels for people. Both
 // are narrow on purpose: quotes, angle brackets and semicolons never reach a page or a log.
@@ -45,4 +46,18 @@ export function listingOf(key: ApiKeySummary) {
 
 export function apiKeyNotFound(): HttpProblem {
   return new HttpProblem(404, 'api-key-not-found', 'Your tenant has no live API key with this id.');
+}
+
+/** A misspelt scope would mint a key that can do nothing: 422 naming each unknown scope and listing the valid ones. */
+export function assertKnownScopes(permissions: PermissionTable, scopes: readonly string[]): void {
+  const valid = permissions.apiKeyScopes();
+  const unknown = scopes.flatMap((scope, index) => (valid.includes(scope) ? [] : [{ scope, index }]));
+  if (unknown.length === 0) return;
+  const list = valid.join(', ');
+  throw new HttpProblem(
+    422,
+    'unknown-scope',
+    `Unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.map(({ scope }) => `"${scope}"`).join(', ')}. Valid scopes: ${list}.`,
+    unknown.map(({ scope, index }) => ({ field: `body/scopes/${index}`, message: `"${scope}" is not a scope; valid scopes: ${list}` })),
+  );
 }

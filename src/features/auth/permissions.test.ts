@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BASE_PERMISSIONS, covers, createPermissionTable, parseExtraPermissions, PermissionConfigError } from './permissions.js';
+import { API_KEY_SCOPES, BASE_PERMISSIONS, covers, createPermissionTable, parseExtraPermissions, PermissionConfigError } from './permissions.js';
 
 describe('role permissions', () => {
   const table = createPermissionTable();
@@ -56,5 +56,12 @@ describe('role permissions', () => {
   ])('refuses %s at start with a message naming it', (_label, raw, message) => {
     expect(() => parseExtraPermissions(raw)).toThrow(PermissionConfigError);
     expect(() => parseExtraPermissions(raw)).toThrow(message);
+  });
+
+  it('offers API keys the scopes of key-accepting routes, the custom permissions and their resource wildcards', () => {
+    expect(createPermissionTable().apiKeyScopes()).toEqual(['api-keys:*', 'api-keys:read', 'contact:*', 'contact:read', 'contact:write', 'documents:*', 'documents:read', 'documents:write']);
+    const scopes = createPermissionTable(parseExtraPermissions('member=reports:read;viewer=reports:read,audit:read')).apiKeyScopes();
+    expect(scopes).toEqual(expect.arrayContaining(['reports:read', 'reports:*', 'audit:read', 'audit:*', ...Object.keys(API_KEY_SCOPES)]));
+    expect(scopes).not.toContain('users:read');
   });
 });

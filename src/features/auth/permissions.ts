@@ -21,6 +21,19 @@ export const BASE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 
 const PERMISSION = /^[a-z][a-z0-9_-]{0,63}:([a-z][a-z0-9_-]{0,63}|\*)$/;
 
+/**
+ * The scopes an API key may hold, with what each lets a key do (the README lists the same).
+ * Only permissions of routes that accept `X-API-Key`: user administration and key management
+ * take a user's token, so `users:*` or `api-keys:write` on a key would grant nothing.
+ */
+export const API_KEY_SCOPES: Readonly<Record<Permission, string>> = {
+  'api-keys:read': 'list the tenant\'s API keys (`GET /v1/api-keys`), never the keys themselves',
+  'contact:read': 'read the tenant\'s contact messages (`GET /v1/contact`)',
+  'contact:write': 'send contact messages (`POST /v1/contact`)',
+  'documents:read': 'list, search, read the metadata of and download the tenant\'s documents',
+  'documents:write': 'upload and delete the tenant\'s documents',
+};
+
 /** Whether `granted` (a role's permission or a key's scope) covers `needed`. */
 export function covers(granted: Permission, needed: Permission): boolean {
   if (granted === '*' || granted === needed) return true;
@@ -32,13 +45,22 @@ export interface PermissionTable {
   allows(role: Role, permission: Permission): boolean;
   /** What each role holds: the base table plus RBAC_EXTRA_PERMISSIONS. */
   grants(role: Role): readonly Permission[];
+  /**
+   * Every scope an API key may be given, sorted: API_KEY_SCOPES, the custom permissions of
+   * RBAC_EXTRA_PERMISSIONS (plugin routes), and `resource:*` for each of their resources.
+   */
+  apiKeyScopes(): readonly Permission[];
 }
 
 export function createPermissionTable(extra: Partial<Record<Role, readonly Permission[]>> = {}): PermissionTable {
   const table = Object.fromEntries(ROLES.map((role) => [role, [...new Set([...BASE_PERMISSIONS[role], ...(extra[role] ?? [])])]])) as Record<Role, Permission[]>;
+  const named = new Set([...Object.keys(API_KEY_SCOPES), ...Object.values(extra).flat()]);
+  const wildcards = [...named].map((permission) => `${permission.slice(0, permission.indexOf(':'))}:*`);
+  const scopes = [...new Set([...named, ...wildcards])].sort();
   return {
     allows: (role, permission) => (table[role] ?? []).some((granted) => covers(granted, permission)),
     grants: (role) => table[role],
+    apiKeyScopes: () => scopes,
   };
 }
 
