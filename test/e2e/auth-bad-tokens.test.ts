@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptPrivateKey, deriveKeyEncryptionKey } from '../../src/features/auth/signing-keys.js';
 import { authEnv, bearer, E2E_APP_SECRET, logIn, signUp, uniqueEmail, withDatabase, type TokenPair } from '../support/auth-client.js';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
-import { forgedTokens, type GenuineKey } from '../support/jwt-forgery.js';
+import { forgedTokens, respelledTokens, type GenuineKey } from '../support/jwt-forgery.js';
 import { startRampart, type RampartProcess } from '../support/rampart-process.js';
 
 describe.each(databaseTargets())('token verification on $name', (factory) => {
@@ -60,6 +60,19 @@ describe.each(databaseTargets())('token verification on $name', (factory) => {
         expect(res.json(), name).toMatchObject({ type: '/problems/invalid-token', status: 401 });
       }
       // The genuine token still works: nothing above poisoned a cache.
+      expect((await rampart.request('/v1/me', { headers: bearer(pair.access_token) })).status).toBe(200);
+    });
+
+    it('refuses every other spelling of a genuine token (padding, unused low bits) with 401, in all three segments', async () => {
+      const respelled = respelledTokens(pair.access_token);
+      // The Ed25519 signature alone (86 characters) has 15 twins besides the padded forms.
+      expect(respelled.length).toBeGreaterThanOrEqual(6 + 15);
+      for (const segment of ['header', 'payload', 'signature']) expect(respelled.some(([name]) => name.startsWith(segment))).toBe(true);
+      for (const [name, token] of respelled) {
+        const res = await rampart.request('/v1/me', { headers: bearer(token) });
+        expect(res.status, name).toBe(401);
+        expect(res.json(), name).toMatchObject({ type: '/problems/invalid-token' });
+      }
       expect((await rampart.request('/v1/me', { headers: bearer(pair.access_token) })).status).toBe(200);
     });
 

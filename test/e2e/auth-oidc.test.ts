@@ -4,6 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWT
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authEnv, bearer, logIn, postJson, signUp, uniqueEmail } from '../support/auth-client.js';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
+import { respelledTokens } from '../support/jwt-forgery.js';
 import { startRampart, type HttpResponse, type RampartProcess } from '../support/rampart-process.js';
 
 const ISSUER = 'https://idp.example.test/realms/acme';
@@ -132,6 +133,19 @@ describe.each(databaseTargets())('OIDC resource-server mode on $name', (factory)
       // The public key as an HMAC secret: the classic key-confusion forgery.
       const confused = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: rsa.kid }).sign(new TextEncoder().encode(JSON.stringify(rsa.publicJwk)));
       for (const forged of [hs256, none, confused]) expectRefused(await me(forged));
+    });
+
+    it('refuses every other spelling of a genuine provider token (padding, unused low bits) with 401', async () => {
+      for (const genuine of [await token(), await token({}, { key: ec })]) {
+        const respelled = respelledTokens(genuine);
+        expect(respelled.some(([name]) => name.startsWith('signature with unused bits'))).toBe(true);
+        for (const [name, forged] of respelled) {
+          const res = await me(forged);
+          expect(res.status, name).toBe(401);
+          expectRefused(res);
+        }
+        expect((await me(genuine)).status).toBe(200);
+      }
     });
 
     it('maps the role claim: only the admin token reaches an admin route', async () => {

@@ -49,3 +49,28 @@ export async function forgedTokens(key: GenuineKey, claims: JWTPayload & { iss: 
   tokens.push(['not a JWT', 'definitely-not-a-jwt']);
   return tokens;
 }
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Other spellings of a genuine token that lenient decoders read as the same bytes, so the
+ * signature still checks out: `=` or `==` appended to a segment, or a last character whose
+ * unused low bits are set. Each must be refused (the token is not the one that was signed).
+ */
+export function respelledTokens(genuineToken: string): Array<[string, string]> {
+  const segments = genuineToken.split('.');
+  const names = ['header', 'payload', 'signature'];
+  const tokens: Array<[string, string]> = [];
+  const withSegment = (index: number, segment: string) => segments.map((s, i) => (i === index ? segment : s)).join('.');
+  segments.forEach((segment, index) => {
+    tokens.push([`${names[index]} + "="`, withSegment(index, `${segment}=`)]);
+    tokens.push([`${names[index]} + "=="`, withSegment(index, `${segment}==`)]);
+    const unusedBits = [0, 0, 4, 2][segment.length % 4]!;
+    const last = ALPHABET.indexOf(segment.at(-1)!);
+    for (let low = 1; low < 2 ** unusedBits; low++) {
+      const twin = `${segment.slice(0, -1)}${ALPHABET[last | low]}`;
+      if (Buffer.from(twin, 'base64url').equals(Buffer.from(segment, 'base64url'))) tokens.push([`${names[index]} with unused bits ${low}`, withSegment(index, twin)]);
+    }
+  });
+  return tokens;
+}

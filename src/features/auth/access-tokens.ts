@@ -1,5 +1,6 @@
 import { SignJWT, jwtVerify, errors as joseErrors, type JWTHeaderParameters, type FlattenedJWSInput } from 'jose';
 import type { Role } from '../../platform/db/tables.js';
+import { isCanonicalCompactJws } from './primitives/compact-jws.js';
 import { SIGNING_ALG, type Keyring } from './signing-keys.js';
 
 export interface TokenSettings {
@@ -90,6 +91,7 @@ interface VerifiedToken {
 }
 
 async function verifySignedToken(keyring: Keyring, settings: TokenSettings, token: string): Promise<VerifiedToken> {
+  if (!isCanonicalCompactJws(token)) throw new InvalidAccessToken('not canonical base64url');
   const keyFor = async (header: JWTHeaderParameters, _token: FlattenedJWSInput) => {
     // A key named by the token itself would let the token vouch for itself.
     if ('jwk' in header || 'jku' in header || 'x5u' in header || 'x5c' in header) throw new InvalidAccessToken('token names its own key');

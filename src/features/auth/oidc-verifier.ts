@@ -2,6 +2,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify, errors as joseErrors, type Fl
 import type { Role } from '../../platform/db/tables.js';
 import { isUuid } from '../../platform/db/uuid.js';
 import { InvalidAccessToken, type Principal } from './access-tokens.js';
+import { isCanonicalCompactJws } from './primitives/compact-jws.js';
 import { ROLES } from './permissions.js';
 
 export interface OidcSettings {
@@ -88,6 +89,8 @@ export function createOidcVerifier(settings: OidcSettings): OidcVerifier {
       }
     },
     async verify(token) {
+      // Before the JWKS: a re-spelt copy of a genuine token is refused without asking the provider.
+      if (!isCanonicalCompactJws(token)) throw new InvalidAccessToken('not canonical base64url');
       let payload: JWTPayload;
       try {
         // Algorithms are checked before the key is looked up: an HS256 or `none` token never reaches the JWKS.
