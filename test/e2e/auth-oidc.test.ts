@@ -17,15 +17,17 @@ async function signingKey(alg: 'RS256' | 'ES256', kid: string): Promise<SigningK
   return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
 }
 
-/** A stand-in for the provider's JWKS endpoint that can be stopped and started on the same port. */
+/** A stand-in for the provider's JWKS endpoint that can be stopped and started on the same port, or answer 500 while `failing`; it counts fetches. */
 class JwksServer {
   private server: Server | undefined;
   port = 0;
   fetches = 0;
+  failing = false;
   constructor(private readonly keys: JWK[]) {}
   async start(): Promise<void> {
     this.server = createServer((_req, res) => {
       this.fetches++;
+      if (this.failing) return void res.writeHead(500, { 'content-type': 'text/plain' }).end('identity provider overloaded');
       res.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(JSON.stringify({ keys: this.keys }));
     });
     await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
@@ -43,6 +45,19 @@ class JwksServer {
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
 const nowS = () => Math.floor(Date.now() / 1000);
 
 describe.each(databaseTargets())('OIDC resource-server mode on $name', (factory) => {
@@ -181,20 +196,72 @@ describe.each(databaseTargets())('OIDC resource-server mode on $name', (factory)
       expect((await me(pair.access_token)).json()).toMatchObject({ email: localAdmin, role: 'admin' });
     });
 
-    it('answers 503 while the JWKS cannot be fetched, keeps readiness, and recovers when it is back', async () => {
+    it('keeps accepting provider tokens from the cached keys while the JWKS endpoint fails or is gone, without a fetch per request, and fetches again once it is back', async () => {
       const valid = await token();
+      expect((await me(valid)).status).toBe(200);
+      jwks.failing = true;
+      // Past OIDC_JWKS_CACHE_S the cached set is stale: fetched again, but used while that fails.
+      await sleep(1_200);
+      const before = jwks.fetches;
+      for (let i = 0; i < 40; i++) expect((await me(valid)).status).toBe(200);
+      // Backing off from 1 s, doubling: a handful of fetches over these requests, not 40.
+      expect(jwks.fetches - before).toBeGreaterThanOrEqual(1);
+      expect(jwks.fetches - before).toBeLessThanOrEqual(5);
       await jwks.stop();
-      // Past OIDC_JWKS_CACHE_S, the cached set is stale and must be fetched again.
-      await new Promise((resolve) => setTimeout(resolve, 1_200));
-      const down = await me(valid);
-      expect(down.status, down.body).toBe(503);
-      expect(down.json()).toMatchObject({ type: '/problems/service-unavailable' });
-      expect(down.headers['retry-after']).toBe('5');
+      for (let i = 0; i < 10; i++) expect((await me(valid)).status).toBe(200);
       expect((await rampart.request('/readiness')).status).toBe(200);
       expect(rampart.child.exitCode).toBeNull();
+      expect(await rampart.waitForLog((l) => l.msg === 'could not fetch the identity provider\'s JWKS')).toMatchObject({ level: 'warn', serving_cached_keys: true });
 
+      jwks.failing = false;
       await jwks.start();
-      expect((await me(valid)).status).toBe(200);
+      const recovered = jwks.fetches;
+      // Recovery needs no restart: the first request after the current wait (at most a minute) fetches.
+      await eventually(async () => {
+        expect((await me(valid)).status).toBe(200);
+        expect(jwks.fetches).toBeGreaterThan(recovered);
+      }, 70_000);
+      await rampart.waitForLog((l) => l.msg === 'the identity provider\'s JWKS can be fetched again');
+    }, 120_000);
+
+  });
+
+  describe.skipIf(!factory.available)('a provider whose JWKS endpoint fails from the start', () => {
+    let target: DatabaseTarget;
+    let rampart: RampartProcess;
+    let jwks: JwksServer;
+    let key: SigningKey;
+    beforeAll(async () => {
+      key = await signingKey('ES256', 'ec-start');
+      jwks = new JwksServer([key.publicJwk]);
+      jwks.failing = true;
+      await jwks.start();
+      target = await factory.create();
+      rampart = await startRampart({ env: authEnv(target, { OIDC_JWKS_URL: jwks.url, OIDC_ISSUER: ISSUER, OIDC_AUDIENCE: AUDIENCE }) });
     });
+    afterAll(async () => {
+      await rampart?.stop();
+      await jwks?.stop();
+      await target?.cleanup();
+    });
+
+    it('answers 503 at once without a fetch per request (no stampede), and serves as soon as the endpoint is back', async () => {
+      const valid = await new SignJWT({ tid: '5b0f3f8e-1111-4aaa-8bbb-000000000001' }).setProtectedHeader({ alg: key.alg, kid: key.kid }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject('ada').setExpirationTime(nowS() + 300).sign(key.privateKey);
+      const me = () => rampart.request('/v1/me', { headers: bearer(valid) });
+      const burst = await Promise.all(Array.from({ length: 30 }, () => me()));
+      for (const res of burst) {
+        expect(res.status, res.body).toBe(503);
+        expect(res.json()).toMatchObject({ type: '/problems/service-unavailable' });
+        expect(res.headers['retry-after']).toBe('5');
+      }
+      for (let i = 0; i < 30; i++) expect((await me()).status).toBe(503);
+      // 60 requests in a second or two: one fetch, then one per doubling wait (1 s, 2 s…).
+      expect(jwks.fetches).toBeGreaterThanOrEqual(1);
+      expect(jwks.fetches).toBeLessThanOrEqual(4);
+      expect((await rampart.request('/readiness')).status).toBe(200);
+
+      jwks.failing = false;
+      await eventually(async () => expect((await me()).status).toBe(200), 70_000);
+    }, 120_000);
   });
 });

@@ -76,7 +76,7 @@ export interface SharedIdentityState {
   mailer?: Mailer;
 }
 
-function oidcVerifierFor(config: AccessControlConfig): OidcVerifier | undefined {
+function oidcVerifierFor(config: AccessControlConfig, logger: Logger): OidcVerifier | undefined {
   if (!config.oidcJwksUrl || !config.oidcIssuer || !config.oidcAudience) return undefined;
   return createOidcVerifier({
     jwksUrl: config.oidcJwksUrl,
@@ -87,7 +87,7 @@ function oidcVerifierFor(config: AccessControlConfig): OidcVerifier | undefined 
     defaultRole: (config.oidcDefaultRole ?? 'viewer') as Role,
     algorithms: config.oidcAlgorithms ?? ['RS256', 'ES256', 'EdDSA', 'PS256'],
     jwksCacheS: config.oidcJwksCacheS ?? 600,
-  });
+  }, logger);
 }
 
 /** Needs the migrated database: it loads (or creates) the shared signing keys. */
@@ -114,7 +114,7 @@ export async function createIdentity(config: IdentityConfig & AccessControlConfi
     logger,
     keyring,
     permissions,
-    oidc: oidcVerifierFor(config),
+    oidc: oidcVerifierFor(config, logger),
     hasher,
     revocations: createSessionRevocations(db, undefined, shared.revocations && { ...shared.revocations, logger }),
     cache: shared.cache ?? createCache({ prefix: 'rampart:', logger }),

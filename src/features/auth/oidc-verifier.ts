@@ -1,8 +1,10 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify, errors as joseErrors, type FlattenedJWSInput, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { decodeJwt, jwtVerify, errors as joseErrors, type FlattenedJWSInput, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import type { Role } from '../../platform/db/tables.js';
 import { isUuid } from '../../platform/db/uuid.js';
 import { InvalidAccessToken, type Principal } from './access-tokens.js';
+import { createJwksSource, IdentityProviderUnavailable } from './oidc-jwks.js';
 import { isCanonicalCompactJws } from './primitives/compact-jws.js';
+import type { Logger } from '../../platform/log/logger.js';
 import { ROLES } from './permissions.js';
 
 export interface OidcSettings {
@@ -18,8 +20,7 @@ export interface OidcSettings {
   jwksCacheS: number;
 }
 
-/** The provider's JWKS could not be fetched: a dependency failure (503), not a bad token. */
-export class IdentityProviderUnavailable extends Error {}
+export { IdentityProviderUnavailable };
 
 export interface OidcVerifier {
   /** Whether the token claims to come from the provider (its unverified `iss`); only then is `verify` the judge. */
@@ -29,9 +30,6 @@ export interface OidcVerifier {
 }
 
 const CLOCK_SKEW_S = 30;
-const JWKS_TIMEOUT_MS = 3_000;
-// An unknown kid refetches the JWKS at most this often, so forged kids cannot hammer the provider.
-const JWKS_COOLDOWN_MS = 30_000;
 // Providers differ: Keycloak and Auth0 send `JWT` or nothing, RFC 9068 profiles send `at+jwt`.
 const ACCEPTED_TYP = new Set(['jwt', 'at+jwt', 'application/at+jwt']);
 const ROLE_RANK: Record<Role, number> = { admin: 3, member: 2, viewer: 1 };
@@ -61,12 +59,8 @@ export function roleFrom(claim: unknown, fallback: Role): Role {
   return best ?? fallback;
 }
 
-export function createOidcVerifier(settings: OidcSettings): OidcVerifier {
-  const remoteKeys = createRemoteJWKSet(new URL(settings.jwksUrl), {
-    timeoutDuration: JWKS_TIMEOUT_MS,
-    cooldownDuration: JWKS_COOLDOWN_MS,
-    cacheMaxAge: settings.jwksCacheS * 1000,
-  });
+export function createOidcVerifier(settings: OidcSettings, logger?: Logger): OidcVerifier {
+  const remoteKeys = createJwksSource({ url: new URL(settings.jwksUrl), cacheMaxAgeMs: settings.jwksCacheS * 1000, logger });
 
   const keyFor = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
     // A key named by the token itself would let the token vouch for itself.
@@ -75,8 +69,9 @@ export function createOidcVerifier(settings: OidcSettings): OidcVerifier {
     try {
       return await remoteKeys(header, token);
     } catch (error) {
-      if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) throw new InvalidAccessToken(error.code);
-      throw new IdentityProviderUnavailable('the identity provider\'s JWKS could not be fetched', { cause: error });
+      if (error instanceof IdentityProviderUnavailable) throw error;
+      // No such key, several, or one that does not fit the token: the token's fault.
+      throw new InvalidAccessToken(error instanceof joseErrors.JOSEError ? error.code : 'no usable key');
     }
   };
 
