@@ -112,6 +112,7 @@ export const configSchema = {
 
   smtpUrl: field({ env: 'SMTP_URL', kind: 'url', secret: true, description: 'SMTP server for outgoing mail (`smtp://user:pass@host:587`, `smtps://…`). Unset: messages are written as JSON files to `RAMPART_DATA_DIR/outbox`.' }),
   mailFrom: field({ env: 'MAIL_FROM', kind: 'string', default: 'Rampart <no-reply@localhost>', description: 'Sender (`From:`) of outgoing mail, such as password-reset links.' }),
+  signupEmailVerification: field({ env: 'SIGNUP_EMAIL_VERIFICATION', kind: 'enum', values: ['required', 'off'], description: 'Sign-up confirms the address first: `required` answers a new and an existing address alike (202) and mails the owner a token or a note; `off` creates the account at once and answers 409 for a taken address, which reveals which addresses have accounts. Default: `required` in production, `off` in development.' }),
   publicBaseUrl: field({ env: 'PUBLIC_BASE_URL', kind: 'url', default: 'http://localhost:8080', description: 'Address users reach Rampart at; links in mail (password reset) start with it. Must be https in production.' }),
   contactInbox: field({ env: 'CONTACT_INBOX', kind: 'string', description: 'Address that receives a mail for each contact message (`POST /v1/contact`), sent by the worker. Unset: messages are stored and listed, nobody is mailed.' }),
 

@@ -132,6 +132,16 @@ const schema: Schema = {
     expires_at: { type: 'timestamptz', nullable: false, hasDefault: false },
     used_at: { type: 'timestamptz', nullable: true, hasDefault: false },
   },
+  signup_verifications: {
+    id: { type: 'uuid', nullable: false, hasDefault: true },
+    email_hash: { type: 'text', nullable: false, hasDefault: false },
+    email_encrypted: { type: 'text', nullable: false, hasDefault: false },
+    password_hash: { type: 'text', nullable: false, hasDefault: false },
+    token_hash: { type: 'text', nullable: true, hasDefault: false },
+    created_at: { type: 'timestamptz', nullable: false, hasDefault: true },
+    expires_at: { type: 'timestamptz', nullable: false, hasDefault: false },
+    used_at: { type: 'timestamptz', nullable: true, hasDefault: false },
+  },
   leader_leases: {
     name: { type: 'text', nullable: false, hasDefault: false },
     holder: { type: 'text', nullable: false, hasDefault: false },

@@ -9,7 +9,7 @@ import { insertTenantUser } from './admin-users-store.js';
 import { principalOf } from './authenticate.js';
 import { contextOf, type Identity } from './identity.js';
 import { requireLocalAccount, requirePermission } from './require-permission.js';
-import { weakPassword } from './signup.js';
+import { newPassword, reportWithPasswordPolicy, weakPassword } from './new-password.js';
 import { checkPassword } from './password-policy.js';
 import { bearerAuth, Email, Password } from './schemas.js';
 import { writeAuditEvent, type RequestContext } from './store.js';
@@ -34,6 +34,7 @@ export async function adminUsersCreateRoute(app: FastifyInstance, identity: Iden
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/admin/users', {
     // The audit trail names a local actor; provider identities manage users at the provider.
     preHandler: [requireLocalAccount, requirePermission(identity, 'users:write')],
+    ...reportWithPasswordPolicy,
     schema: {
       summary: 'Add a user to your tenant with a role (admin only); the password follows the sign-up policy.',
       tags: ['admin'],
@@ -42,6 +43,7 @@ export async function adminUsersCreateRoute(app: FastifyInstance, identity: Iden
       response: { 201: AdminUserSchema },
     },
   }, async (request, reply) => {
+    newPassword(request, request.body?.password);
     const user = await createUser(identity, principalOf(request), request.body, contextOf(request));
     return reply.code(201).send(user);
   });

@@ -3,6 +3,7 @@ import { createCache } from '../../platform/cache/cache-aside.js';
 import { emailReencryptionJob } from './email-reencryption.js';
 import { createIdentity } from './identity.js';
 import { authRoutes, exposeAuthentication } from './index.js';
+import { authJobs } from './jobs.js';
 import { authMaintenanceJobs } from './maintenance.js';
 
 /**
@@ -14,16 +15,20 @@ export const authFeature = defineFeature({
   name: 'auth',
   async start({ config, db, logger, queue, redis, fieldKeys, mailer, secrets, roles }) {
     const schedules = [...authMaintenanceJobs(db), emailReencryptionJob(db, fieldKeys, config.appSecret ?? '')];
-    if (!roles.web) return { schedules };
+    // Sign-up and password-reset mail: enqueued by web processes, sent by whichever runs the worker.
+    const jobs = authJobs({ db, fieldKeys, appSecret: config.appSecret ?? '', mailer, publicBaseUrl: config.publicBaseUrl });
+    if (!roles.web) return { schedules, jobs };
     const cache = createCache({ redis: redis?.client, prefix: config.redisKeyPrefix, logger });
     const identity = await createIdentity(config, db, logger, {
       cache,
       revocations: redis ? { redis: redis.client, prefix: config.redisKeyPrefix } : undefined,
       fieldKeys,
       mailer,
+      queue,
     });
     return {
       schedules,
+      jobs,
       routes: [authRoutes(identity), exposeAuthentication(identity, { jobs: queue, db })],
       // Also on every SIGHUP: the operator asks for a reload, and the signing keys live in the database.
       async onSecretsChange(changed) {

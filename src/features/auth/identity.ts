@@ -7,6 +7,8 @@ import type { Logger } from '../../platform/log/logger.js';
 import { createCache, type Cache } from '../../platform/cache/cache-aside.js';
 import { createMailer } from '../../platform/mail/create-mailer.js';
 import type { Mailer } from '../../platform/mail/mailer.js';
+import { createJobQueue } from '../../platform/queue/job-queue.js';
+import type { JobQueue } from '../../platform/queue/job-types.js';
 import { issueAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
 import { apiKeySettings, type ApiKeySettings } from './api-keys-settings.js';
 import { createBruteForceGuard, type BruteForceGuard } from './brute-force.js';
@@ -45,8 +47,12 @@ export interface Identity {
   apiKeys: ApiKeySettings;
   /** Email addresses at rest: encrypted, found by keyed hash (email-protection.ts). */
   emails: EmailProtection;
-  /** Password-reset mail; links in it start with `publicBaseUrl`. */
+  /** Password-reset and sign-up mail; instructions in it start with `publicBaseUrl`. */
   mail: { mailer: Mailer; publicBaseUrl: string };
+  /** Where mail work is enqueued (it runs on a worker, off the request path). */
+  jobs: JobQueue;
+  /** SIGNUP_EMAIL_VERIFICATION, resolved: `required` (production default) or `off`. */
+  signupVerification: 'required' | 'off';
   /** Failure counters on login, MFA and reset (see brute-force.ts). */
   throttle: BruteForceGuard;
   /** Cookie sessions for the browser console: allowed origins and the CSRF key (see cookie-session.ts). */
@@ -62,7 +68,7 @@ export type IdentityConfig = Pick<
 // Optional so that callers built before these settings existed keep compiling; defaults apply.
 export type AccessControlConfig = Partial<Pick<
   Config,
-  'fieldEncryptionKeys' | 'apiKeyPepper' | 'authKeyringRefreshS' | 'rbacExtraPermissions' | 'oidcJwksUrl' | 'oidcIssuer' | 'oidcAudience' | 'oidcTenantClaim' | 'oidcRoleClaim' | 'oidcDefaultRole' | 'oidcAlgorithms' | 'oidcJwksCacheS'
+  'fieldEncryptionKeys' | 'apiKeyPepper' | 'signupEmailVerification' | 'authKeyringRefreshS' | 'rbacExtraPermissions' | 'oidcJwksUrl' | 'oidcIssuer' | 'oidcAudience' | 'oidcTenantClaim' | 'oidcRoleClaim' | 'oidcDefaultRole' | 'oidcAlgorithms' | 'oidcJwksCacheS'
 >>;
 
 
@@ -74,6 +80,8 @@ export interface SharedIdentityState {
   fieldKeys?: FieldKeyring;
   /** The process's mailer (other features send through it too); absent: one from SMTP_URL or the outbox. */
   mailer?: Mailer;
+  /** The process's job queue (it knows every job's policy); absent: one with default policies. */
+  queue?: JobQueue;
 }
 
 function oidcVerifierFor(config: AccessControlConfig, logger: Logger): OidcVerifier | undefined {
@@ -133,6 +141,8 @@ export async function createIdentity(config: IdentityConfig & AccessControlConfi
       mailer: shared.mailer ?? createMailer({ smtpUrl: config.smtpUrl, outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom }),
       publicBaseUrl: config.publicBaseUrl,
     },
+    jobs: shared.queue ?? createJobQueue(),
+    signupVerification: (config.signupEmailVerification as 'required' | 'off' | undefined) ?? (config.env === 'production' ? 'required' : 'off'),
     throttle: createBruteForceGuard(
       { delayAfter: config.authThrottleDelayAfter, lockoutAfter: config.authLockoutAfter, lockoutS: config.authLockoutS, ipFactor: config.authThrottleIpFactor },
       config.appSecret,

@@ -26,8 +26,10 @@ import { refreshRoute } from './refresh.js';
 import { requireLocalAccount } from './require-permission.js';
 import { sessionsRoutes } from './sessions.js';
 import { signupRoute } from './signup.js';
+import { signupVerifyRoute } from './signup-verification.js';
 
 export { createIdentity, type Identity } from './identity.js';
+export { authJobs } from './jobs.js';
 export { callerOf, requireScope, type ApiKeyPrincipal, type Caller } from './api-key-auth.js';
 export { requirePermission, type AccessControl } from './require-permission.js';
 export { accessControl } from './access-control.js';
@@ -40,6 +42,7 @@ export function authRoutes(identity: Identity): FastifyPluginAsync {
     await app.register(fastifyCookie);
     app.addHook('onError', retryAfterHeader);
     await signupRoute(app, identity);
+    if (identity.signupVerification === 'required') await signupVerifyRoute(app, identity);
     await loginRoute(app, identity);
     await refreshRoute(app, identity);
     await mfaVerifyRoute(app, identity);

@@ -57,6 +57,16 @@ describe.each(databaseTargets())('auth maintenance on $name', (factory) => {
         { token_hash: 'pending', user_id: userId, expires_at: ahead('30 minutes') },
       ])
       .execute();
+    const pending = (token: string) => ({ email_hash: token, email_encrypted: 'sealed', password_hash: 'x', token_hash: token });
+    await db
+      .insertInto('signup_verifications')
+      .values([
+        { ...pending('signup-expired-long-ago'), expires_at: ago('2 days') },
+        { ...pending('signup-used-long-ago'), expires_at: ahead('1 hour'), used_at: ago('3 days') },
+        { ...pending('signup-expired-just-now'), expires_at: ago('1 minute') },
+        { ...pending('signup-pending'), expires_at: ahead('23 hours') },
+      ])
+      .execute();
     const live = await seedSession(db, userId, '40 days', ['-30 days', '-20 days', '20 days']);
     const expired = await seedSession(db, userId, '40 days', ['-30 days', '-2 days']);
     const recentlyExpired = await seedSession(db, userId, '40 days', ['-2 hours']);
@@ -65,7 +75,9 @@ describe.each(databaseTargets())('auth maintenance on $name', (factory) => {
 
     const pruned = await pruneExpiredAuthRows(db);
 
-    expect(pruned).toEqual({ mfaChallenges: 1, passwordResets: 2, sessions: 2 });
+    expect(pruned).toEqual({ mfaChallenges: 1, passwordResets: 2, signupVerifications: 2, sessions: 2 });
+    const signups = await db.selectFrom('signup_verifications').select('token_hash').orderBy('token_hash').execute();
+    expect(signups.map((r) => r.token_hash)).toEqual(['signup-expired-just-now', 'signup-pending']);
     const challenges = await db.selectFrom('mfa_challenges').select('token_hash').orderBy('token_hash').execute();
     expect(challenges.map((r) => r.token_hash)).toEqual(['live', 'recent']);
     const resets = await db.selectFrom('password_resets').select('token_hash').orderBy('token_hash').execute();
@@ -79,6 +91,6 @@ describe.each(databaseTargets())('auth maintenance on $name', (factory) => {
     const orphans = await db.selectFrom('refresh_tokens').select('id').where('session_id', 'in', [expired, revokedLongAgo]).execute();
     expect(orphans).toEqual([]);
 
-    expect(await pruneExpiredAuthRows(db)).toEqual({ mfaChallenges: 0, passwordResets: 0, sessions: 0 });
+    expect(await pruneExpiredAuthRows(db)).toEqual({ mfaChallenges: 0, passwordResets: 0, signupVerifications: 0, sessions: 0 });
   });
 });

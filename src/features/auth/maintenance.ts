@@ -5,6 +5,7 @@ import type { Db } from './store.js';
 export interface PrunedAuthRows {
   mfaChallenges: number;
   passwordResets: number;
+  signupVerifications: number;
   sessions: number;
 }
 
@@ -19,7 +20,7 @@ export function authMaintenanceJobs(db: Db, everyMs = HOUR_MS): ScheduledJob[] {
 
 /**
  * Deletes what can no longer be used and has been dead for more than a day (on the database
- * clock): MFA challenges and password resets past expiry or used, and whole sessions that are
+ * clock): MFA challenges, password resets and pending sign-ups past expiry or used, and whole sessions that are
  * revoked or whose every refresh token has expired (their tokens go with them by cascade).
  * Single refresh tokens are never deleted on their own: `parent_id` cascades, so deleting an
  * old link would take the live tokens rotated from it.
@@ -38,6 +39,18 @@ export async function pruneExpiredAuthRows(db: Db): Promise<PrunedAuthRows> {
       .where('id', 'in', (eb) =>
         eb
           .selectFrom('password_resets')
+          .select('id')
+          .where((w) => w.or([w('expires_at', '<', dayAgo), w('used_at', '<', dayAgo)]))
+          .limit(BATCH),
+      )
+      .executeTakeFirst(),
+  );
+  const signupVerifications = await inBatches(() =>
+    db
+      .deleteFrom('signup_verifications')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('signup_verifications')
           .select('id')
           .where((w) => w.or([w('expires_at', '<', dayAgo), w('used_at', '<', dayAgo)]))
           .limit(BATCH),
@@ -64,7 +77,7 @@ export async function pruneExpiredAuthRows(db: Db): Promise<PrunedAuthRows> {
       )
       .executeTakeFirst(),
   );
-  return { mfaChallenges, passwordResets, sessions };
+  return { mfaChallenges, passwordResets, signupVerifications, sessions };
 }
 
 async function inBatches(deleteBatch: () => Promise<{ numDeletedRows: bigint }>): Promise<number> {

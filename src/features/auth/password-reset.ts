@@ -7,7 +7,7 @@ import { hashPasswordResetToken } from './password-forgot.js';
 import { checkPassword } from './password-policy.js';
 import { burnPasswordResets, lockPasswordReset } from './password-reset-store.js';
 import { Password } from './schemas.js';
-import { weakPassword } from './signup.js';
+import { newPassword, reportWithPasswordPolicy, weakPassword } from './new-password.js';
 import { replacePasswordHash, revokeSessions, writeAuditEvent, type RequestContext } from './store.js';
 import type { ThrottleKey } from './brute-force.js';
 import { authTier } from './rate-limit-tier.js';
@@ -52,6 +52,7 @@ export async function resetPassword(identity: Identity, token: string, password:
 export async function passwordResetRoute(app: FastifyInstance, identity: Identity): Promise<void> {
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/password/reset', {
     config: authTier,
+    ...reportWithPasswordPolicy,
     schema: {
       summary: 'Choose a new password with the token from the reset mail; signs the account out everywhere.',
       tags: ['auth'],
@@ -59,6 +60,7 @@ export async function passwordResetRoute(app: FastifyInstance, identity: Identit
       response: { 204: Type.Null({ description: 'Password changed; every session of the account is revoked.' }) },
     },
   }, async (request, reply) => {
+    newPassword(request, request.body?.password);
     await resetPassword(identity, request.body.token, request.body.password, contextOf(request));
     return reply.code(204).send(null);
   });

@@ -3,17 +3,20 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { HttpProblem } from '../../platform/http/problem.js';
 import { contextOf, type Identity } from './identity.js';
-import { checkPassword, type PasswordVerdict } from './password-policy.js';
+import { newPassword, reportWithPasswordPolicy, weakPassword } from './new-password.js';
+import { checkPassword } from './password-policy.js';
 import { Credentials } from './schemas.js';
+import { requestSignup, SIGNUP_ANSWER } from './signup-verification.js';
 import { createTenantWithAdmin, EmailTaken, writeAuditEvent, type RequestContext, type UserRow } from './store.js';
 import { authTier } from './rate-limit-tier.js';
 
-/** The policy's refusal as a 422 naming the rule; every route that sets a password answers with it. */
-export function weakPassword(verdict: PasswordVerdict): HttpProblem {
-  return new HttpProblem(422, 'weak-password', `${verdict.message} (rule: ${verdict.rule})`, [{ field: 'body/password', message: `${verdict.rule}: ${verdict.message}` }]);
-}
+export { weakPassword } from './new-password.js';
 
-/** Self-service sign-up: a new tenant whose first user is its admin. */
+/**
+ * Self-service sign-up without address confirmation (SIGNUP_EMAIL_VERIFICATION=off): a new
+ * tenant whose first user is its admin, at once. A taken address answers 409, which tells
+ * anyone which addresses have accounts.
+ */
 export async function signUp(identity: Identity, email: string, password: string, context: RequestContext): Promise<UserRow> {
   const verdict = checkPassword(password);
   if (!verdict.ok) throw weakPassword(verdict);
@@ -30,19 +33,29 @@ export async function signUp(identity: Identity, email: string, password: string
 }
 
 export async function signupRoute(app: FastifyInstance, identity: Identity): Promise<void> {
+  const confirming = identity.signupVerification === 'required';
   app.withTypeProvider<TypeBoxTypeProvider>().post('/v1/auth/signup', {
     config: authTier,
+    ...reportWithPasswordPolicy,
     schema: {
-      summary: 'Create an account: a new tenant whose first user is its admin.',
+      summary: confirming
+        ? 'Sign up: answers 202 for every address and mails its owner a token for POST /v1/auth/signup/verify (or a note when the address has an account already).'
+        : 'Create an account: a new tenant whose first user is its admin.',
       tags: ['auth'],
       body: Credentials,
-      response: {
-        201: Type.Object({ id: Type.String(), email: Type.String(), tenant_id: Type.String(), role: Type.String() }),
-      },
+      response: confirming
+        ? { 202: Type.Object({ status: Type.Literal('accepted'), detail: Type.String() }) }
+        : { 201: Type.Object({ id: Type.String(), email: Type.String(), tenant_id: Type.String(), role: Type.String() }) },
     },
   }, async (request, reply) => {
-    const user = await signUp(identity, request.body.email, request.body.password, contextOf(request));
-    reply.code(201);
-    return { id: user.id, email: user.email, tenant_id: user.tenant_id, role: user.role };
+    newPassword(request, request.body?.password);
+    const { email, password } = request.body;
+    reply.header('cache-control', 'no-store');
+    if (confirming) {
+      await requestSignup(identity, email, password, contextOf(request));
+      return reply.code(202).send(SIGNUP_ANSWER);
+    }
+    const user = await signUp(identity, email, password, contextOf(request));
+    return reply.code(201).send({ id: user.id, email: user.email, tenant_id: user.tenant_id, role: user.role });
   });
 }

@@ -18,6 +18,7 @@ export interface Tables {
   mfa_backup_codes: MfaBackupCodesTable;
   mfa_challenges: MfaChallengesTable;
   password_resets: PasswordResetsTable;
+  signup_verifications: SignupVerificationsTable;
   auth_throttle: AuthThrottleTable;
   leader_leases: LeaderLeasesTable;
   scheduled_runs: ScheduledRunsTable;
@@ -155,6 +156,18 @@ export interface PasswordResetsTable {
   id: Generated<string>;
   token_hash: string;
   user_id: string;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+/** A sign-up waiting for its address to be confirmed; `token_hash` (SHA-256) is set when the link is mailed. */
+export interface SignupVerificationsTable {
+  id: Generated<string>;
+  email_hash: string;
+  email_encrypted: string;
+  password_hash: string;
+  token_hash: string | null;
   created_at: Generated<Date>;
   expires_at: Date;
   used_at: Date | null;

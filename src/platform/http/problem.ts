@@ -57,11 +57,19 @@ export class HttpProblem extends Error {
   }
 }
 
+/**
+ * A schema names what it expects in words with `x-error-message` (e.g. an email address),
+ * used instead of Ajv's text for any failure of that value but a missing one: "must match
+ * pattern "^[A-Za-z0-9._%+-]{1,64}@…"" tells a caller nothing.
+ */
+export const ERROR_MESSAGE_KEYWORD = 'x-error-message';
+
 function validationErrors(error: FastifyError): FieldError[] {
   return (error.validation ?? []).map((v) => {
     const missing = v.keyword === 'required' ? `/${String((v.params as { missingProperty?: string }).missingProperty ?? '')}` : '';
     const where = `${error.validationContext ?? 'body'}${v.instancePath}${missing}`;
-    return { field: where, message: v.message ?? 'is invalid' };
+    const described = v.keyword === 'required' ? undefined : (v as { parentSchema?: Record<string, unknown> }).parentSchema?.[ERROR_MESSAGE_KEYWORD];
+    return { field: where, message: typeof described === 'string' ? described : (v.message ?? 'is invalid') };
   });
 }
 

@@ -10,7 +10,7 @@ import { httpsRedirect } from './https-redirect.js';
 import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
 import { refuseMalformedRequests } from './malformed-requests.js';
-import { frameworkErrorHandler, problemDetails, type OutageClassifier } from './problem.js';
+import { ERROR_MESSAGE_KEYWORD, frameworkErrorHandler, problemDetails, type OutageClassifier } from './problem.js';
 import { gracefulClose } from './graceful-close.js';
 import { RequestObserver, type RequestTraceIds } from './request-observer.js';
 import { securityHeaderSet, securityHeaders } from './security-headers.js';
@@ -68,7 +68,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     frameworkErrors: frameworkErrorHandler,
     // Requests Node's parser refuses never reach the hooks below; they get the same headers.
     clientErrorHandler: refuseMalformedRequests({ headers: securityHeaderSet({ hsts }), logger: options.logger }),
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
+    // verbose: each error carries its schema node, whose `x-error-message` (problem.ts) says in words what is expected.
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false, verbose: true, keywords: [ERROR_MESSAGE_KEYWORD] } },
     schemaController: { compilersFactory: schemas.compilersFactory },
     // Node's defaults allow a minute for headers and check only every 30 s; a slowloris
     // client trickling headers is cut off at headersTimeout, checked at a tenth of it.
