@@ -52,6 +52,25 @@ describe.each(databaseTargets())('accounts on $name', (factory) => {
       expect(res.body).not.toContain(password);
     });
 
+    it('names every invalid field at once, the email in words: a bad email and a short password', async () => {
+      const res = await postJson(suite.rampart, '/v1/auth/signup', { email: 'not an address', password: 'short' });
+      expect(res.status, res.body).toBe(422);
+      const problem = res.json<{ type: string; errors: Array<{ field: string; message: string }> }>();
+      expect(problem.type).toBe('/problems/validation-failed');
+      expect(problem.errors.map((e) => e.field).sort()).toEqual(['body/email', 'body/password']);
+      const email = problem.errors.find((e) => e.field === 'body/email')!.message;
+      expect(email).toMatch(/^must be an email address such as name@example\.com/);
+      expect(email).not.toMatch(/pattern|\^|\[A-Z/);
+      expect(problem.errors.find((e) => e.field === 'body/password')!.message).toContain('min-length');
+      expect(res.body).not.toContain('A-Za-z0-9');
+      // The same words wherever an address is taken.
+      for (const [path, body] of [['/v1/auth/login', { email: 'x@y', password: 'whatever it is' }], ['/v1/auth/password/forgot', { email: 'x@y' }]] as const) {
+        const other = await postJson(suite.rampart, path, body);
+        expect(other.status).toBe(422);
+        expect(other.json<{ errors: Array<{ message: string }> }>().errors[0]!.message).toMatch(/^must be an email address/);
+      }
+    });
+
     it('accepts a 128-character passphrase', async () => {
       const email = uniqueEmail('long');
       const password = 'correct horse battery staple '.repeat(5).slice(0, 128);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { authEnv, bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase } from '../support/auth-client.js';
@@ -7,10 +8,12 @@ import { databaseTargets } from '../support/databases.js';
 import { startRampart, type HttpResponse } from '../support/rampart-process.js';
 
 const NEW_PASSWORD = 'violet harbour lantern';
+// The mail is sent by a job: the worker runs beside the web server.
+const WITH_WORKER = ['serve', '--with-worker'];
 
 describe.each(databaseTargets())('password reset on $name', (factory) => {
   describe.skipIf(!factory.available)('forgot and reset', () => {
-    const suite = rampartOnFreshDatabase(factory);
+    const suite = rampartOnFreshDatabase(factory, {}, WITH_WORKER);
     const tokensSeen: string[] = [];
 
     const expectProblem = (res: HttpResponse, status: number, slug: string) => {
@@ -27,10 +30,10 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
 
     /** The mail is sent after the 202, so it is polled for. */
     async function mailTo(email: string): Promise<string> {
-      for (let attempt = 0; attempt < 100; attempt++) {
+      for (let attempt = 0; attempt < 300; attempt++) {
         const message = (await outbox()).filter((m) => m.to === email).at(-1);
         if (message) {
-          const token = /#token=([A-Za-z0-9_-]+)/.exec(message.text)![1]!;
+          const token = /"token":"([A-Za-z0-9_-]+)"/.exec(message.text)![1]!;
           tokensSeen.push(token);
           return token;
         }
@@ -61,6 +64,50 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect((await outbox()).filter((m) => m.to === unknown)).toEqual([]);
     });
+
+    it('mails the token with the API step that uses it, not a link to a page that does not exist', async () => {
+      const { email, token } = await forgotAndMail('mail-text');
+      const message = (await outbox()).filter((m) => m.to === email).at(-1)!;
+      expect(message.text).not.toMatch(/reset-password|#token=/);
+      expect(message.text).toContain('no web page for this yet');
+      // PUBLIC_BASE_URL's default.
+      expect(message.text).toContain('curl -X POST http://localhost:8080/v1/auth/password/reset');
+      expect(message.text).toContain(`"token":"${token}"`);
+    });
+
+    it('answers an existing and an unknown address in the same time (paired median within 20 %)', async () => {
+      const rounds = 60;
+      const accounts: string[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const email = uniqueEmail('forgot-timing');
+        await signUp(suite.rampart, email);
+        accounts.push(email);
+      }
+      const timed = async (email: string) => {
+        const start = performance.now();
+        const res = await postJson(suite.rampart, '/v1/auth/password/forgot', { email });
+        const elapsed = performance.now() - start;
+        expect(res.status).toBe(202);
+        return elapsed;
+      };
+      for (let i = 0; i < 5; i++) await timed(uniqueEmail('forgot-warm-up'));
+      const unknownMs: number[] = [];
+      const knownMs: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        // Alternating which goes first cancels drift in the machine's load (and the worker's
+        // mail for the previous request, which runs while the next is timed).
+        const unknown = () => timed(uniqueEmail('forgot-nobody')).then((ms) => unknownMs.push(ms));
+        const known = () => timed(accounts[i]!).then((ms) => knownMs.push(ms));
+        if (i % 2 === 0) { await unknown(); await known(); } else { await known(); await unknown(); }
+      }
+      // Each pair ran back to back, so its ratio cancels the machine's load at that moment;
+      // the median ignores the scheduling hiccups of other test files sharing the cores.
+      const ratios = unknownMs.map((ms, i) => ms / knownMs[i]!).sort((a, b) => a - b);
+      const mid = Math.floor(ratios.length / 2);
+      const typical = (ratios[mid - 1]! + ratios[mid]!) / 2;
+      expect(typical).toBeGreaterThan(0.8);
+      expect(typical).toBeLessThan(1.25);
+    }, 120_000);
 
     it('sets the new password, kills the old one and every session, and works once', async () => {
       const email = uniqueEmail('reset');
@@ -105,7 +152,7 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
       // PGlite is one process's database: stop Rampart to age the reset, then start it again.
       await suite.rampart.stop();
       await withDatabase(suite.target, (db) => db.updateTable('password_resets').set({ expires_at: new Date(Date.now() - 1000) }).where('token_hash', '=', createHash('sha256').update(token).digest('hex')).execute());
-      suite.rampart = await startRampart({ env: authEnv(suite.target) });
+      suite.rampart = await startRampart({ env: authEnv(suite.target), args: WITH_WORKER });
       expectProblem(await postJson(suite.rampart, '/v1/auth/password/reset', { token, password: NEW_PASSWORD }), 400, 'invalid-reset-token');
     });
 

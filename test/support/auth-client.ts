@@ -1,3 +1,5 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { openDatabase, type DatabaseHandle } from '../../src/platform/db/database.js';
 import { afterAll, beforeAll } from 'vitest';
 import { testDatabaseOptions, type DatabaseTarget, type DatabaseTargetFactory } from './databases.js';
@@ -39,6 +41,33 @@ export async function signUp(rampart: RampartProcess, email: string, password = 
   const res = await postJson(rampart, '/v1/auth/signup', { email, password });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.body}`);
   return res.json();
+}
+
+export interface OutboxMail { to: string; subject: string; text: string }
+
+/** Mail to `email` in the outbox under `dataDir` (no SMTP_URL), polled for: the worker sends it after the answer. */
+export async function mailedTo(dataDir: string, email: string, count = 1): Promise<OutboxMail[]> {
+  const directory = join(dataDir, 'outbox');
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const names = (await readdir(directory).catch(() => [] as string[])).filter((name) => name.endsWith('.json')).sort();
+    const mails = (await Promise.all(names.map(async (name) => JSON.parse(await readFile(join(directory, name), 'utf8')) as OutboxMail))).filter((m) => m.to.toLowerCase() === email.toLowerCase());
+    if (mails.length >= count) return mails;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no mail to ${email}`);
+}
+
+/** The token a sign-up or password-reset mail carries. */
+export const tokenInMail = (mail: OutboxMail) => /"token":"([A-Za-z0-9_-]+)"/.exec(mail.text)![1]!;
+
+/** Sign-up with SIGNUP_EMAIL_VERIFICATION=required: 202, the mailed token, then the confirmation (201). Needs a worker. */
+export async function signUpConfirmed(rampart: RampartProcess, dataDir: string, email: string, password = PASSWORD): Promise<{ id: string; tenant_id: string; role: string }> {
+  const asked = await postJson(rampart, '/v1/auth/signup', { email, password });
+  if (asked.status !== 202) throw new Error(`signup failed: ${asked.status} ${asked.body}`);
+  const [mail] = await mailedTo(dataDir, email);
+  const confirmed = await postJson(rampart, '/v1/auth/signup/verify', { token: tokenInMail(mail!) });
+  if (confirmed.status !== 201) throw new Error(`signup verification failed: ${confirmed.status} ${confirmed.body}`);
+  return confirmed.json();
 }
 
 export async function logIn(rampart: RampartProcess, email: string, password = PASSWORD, headers: Record<string, string> = {}): Promise<TokenPair> {

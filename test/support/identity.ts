@@ -8,7 +8,10 @@ import { migrateUp } from '../../src/platform/db/migrations.js';
 
 /** The auth services on a migrated test database, with argon2 cheap enough for tests. */
 /** Mail goes to `<outboxRoot>/outbox` (default: a fresh temporary directory). */
-export async function testIdentity(handle: DatabaseHandle, overrides: { reuseIntervalS?: number; apiKeyRotationOverlapS?: number; outboxRoot?: string } = {}): Promise<Identity> {
+export async function testIdentity(
+  handle: DatabaseHandle,
+  overrides: { reuseIntervalS?: number; apiKeyRotationOverlapS?: number; outboxRoot?: string; env?: 'development' | 'production'; signupEmailVerification?: 'required' | 'off' } = {},
+): Promise<Identity> {
   await migrateUp(handle);
   return createIdentity({
     appSecret: 'an-app-secret-of-at-least-32-characters',
@@ -26,7 +29,8 @@ export async function testIdentity(handle: DatabaseHandle, overrides: { reuseInt
     authLockoutS: 900,
     authThrottleIpFactor: 5,
     corsOrigins: [],
-    env: 'development',
+    env: overrides.env ?? 'development',
+    signupEmailVerification: overrides.signupEmailVerification,
     apiKeyRotationOverlapS: overrides.apiKeyRotationOverlapS ?? 0,
     smtpUrl: undefined,
     mailFrom: 'Rampart <no-reply@localhost>',
