@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { authEnv, bearer, logIn, PASSWORD, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase } from '../support/auth-client.js';
+import { authEnv, bearer, logIn, mailedTo, PASSWORD, postJson, signUp, uniqueEmail, withDatabase, rampartOnFreshDatabase } from '../support/auth-client.js';
 import { databaseTargets } from '../support/databases.js';
 import { startRampart, type HttpResponse } from '../support/rampart-process.js';
 
@@ -162,5 +162,47 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
       const stdout = suite.rampart.stdout();
       for (const secret of [...tokensSeen, NEW_PASSWORD, PASSWORD]) expect(stdout).not.toContain(secret);
     });
+  });
+
+  describe.skipIf(!factory.available)('a web process without a worker', () => {
+    it('does the same work for a known and an unknown address: one job each, no lookup result written until a worker runs it', async () => {
+      const target = await factory.create();
+      try {
+        let rampart = await startRampart({ env: authEnv(target), args: ['serve'] });
+        const known = uniqueEmail('deferred-known');
+        await signUp(rampart, known);
+        const unknown = uniqueEmail('deferred-unknown');
+        const answers = [await postJson(rampart, '/v1/auth/password/forgot', { email: known }), await postJson(rampart, '/v1/auth/password/forgot', { email: unknown })];
+        expect(answers.map((a) => a.status)).toEqual([202, 202]);
+        await rampart.stop();
+        const written = await withDatabase(target, async (db) => ({
+          jobs: await db.selectFrom('jobs').select(['type', 'payload']).where('type', 'like', 'auth.%').execute(),
+          resets: await db.selectFrom('password_resets').select('id').execute(),
+          audited: await db.selectFrom('audit_events').select('action').where('action', 'like', 'auth.password_reset%').execute(),
+        }));
+        expect(written.jobs.map((j) => j.type)).toEqual(['auth.password-reset-mail', 'auth.password-reset-mail']);
+        expect(JSON.stringify(written.jobs).toLowerCase()).not.toContain('deferred-');
+        expect(written.resets).toEqual([]);
+        expect(written.audited).toEqual([]);
+
+        // A worker then mails the known address, and only it.
+        rampart = await startRampart({ env: authEnv(target), args: WITH_WORKER });
+        try {
+          const [mail] = await mailedTo(target.dataDir, known);
+          expect(mail!.subject).toBe('Reset your Rampart password');
+          // Both jobs done: the unknown address's had every chance to mail.
+          const completed = () => rampart.logs.filter((l) => l.msg === 'job completed' && l.job_type === 'auth.password-reset-mail').length;
+          for (let waited = 0; completed() < 2 && waited < 15_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(completed()).toBe(2);
+          const names = await readdir(join(target.dataDir, 'outbox'));
+          const recipients = await Promise.all(names.map(async (name) => (JSON.parse(await readFile(join(target.dataDir, 'outbox', name), 'utf8')) as { to: string }).to));
+          expect(recipients).toEqual([known]);
+        } finally {
+          await rampart.stop();
+        }
+      } finally {
+        await target.cleanup();
+      }
+    }, 120_000);
   });
 });
