@@ -75,40 +75,6 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
       expect(message.text).toContain(`"token":"${token}"`);
     });
 
-    it('answers an existing and an unknown address in the same time (paired median within 20 %)', async () => {
-      const rounds = 60;
-      const accounts: string[] = [];
-      for (let i = 0; i < rounds; i++) {
-        const email = uniqueEmail('forgot-timing');
-        await signUp(suite.rampart, email);
-        accounts.push(email);
-      }
-      const timed = async (email: string) => {
-        const start = performance.now();
-        const res = await postJson(suite.rampart, '/v1/auth/password/forgot', { email });
-        const elapsed = performance.now() - start;
-        expect(res.status).toBe(202);
-        return elapsed;
-      };
-      for (let i = 0; i < 5; i++) await timed(uniqueEmail('forgot-warm-up'));
-      const unknownMs: number[] = [];
-      const knownMs: number[] = [];
-      for (let i = 0; i < rounds; i++) {
-        // Alternating which goes first cancels drift in the machine's load (and the worker's
-        // mail for the previous request, which runs while the next is timed).
-        const unknown = () => timed(uniqueEmail('forgot-nobody')).then((ms) => unknownMs.push(ms));
-        const known = () => timed(accounts[i]!).then((ms) => knownMs.push(ms));
-        if (i % 2 === 0) { await unknown(); await known(); } else { await known(); await unknown(); }
-      }
-      // Each pair ran back to back, so its ratio cancels the machine's load at that moment;
-      // the median ignores the scheduling hiccups of other test files sharing the cores.
-      const ratios = unknownMs.map((ms, i) => ms / knownMs[i]!).sort((a, b) => a - b);
-      const mid = Math.floor(ratios.length / 2);
-      const typical = (ratios[mid - 1]! + ratios[mid]!) / 2;
-      expect(typical).toBeGreaterThan(0.8);
-      expect(typical).toBeLessThan(1.25);
-    }, 120_000);
-
     it('sets the new password, kills the old one and every session, and works once', async () => {
       const email = uniqueEmail('reset');
       await signUp(suite.rampart, email);
@@ -164,7 +130,44 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
     });
   });
 
+  // As in production, where web and worker are separate processes: the web process's answer
+  // is what a client times; the worker's mail work (more for a known account) is elsewhere.
   describe.skipIf(!factory.available)('a web process without a worker', () => {
+    const web = rampartOnFreshDatabase(factory, {}, ['serve']);
+
+    it('answers an existing and an unknown address in the same time (paired median within 20 %): the request path does the same work', async () => {
+      const rounds = 80;
+      const accounts: string[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const email = uniqueEmail('forgot-timing');
+        await signUp(web.rampart, email);
+        accounts.push(email);
+      }
+      const timed = async (email: string) => {
+        const start = performance.now();
+        const res = await postJson(web.rampart, '/v1/auth/password/forgot', { email });
+        const elapsed = performance.now() - start;
+        expect(res.status).toBe(202);
+        return elapsed;
+      };
+      for (let i = 0; i < 5; i++) await timed(uniqueEmail('forgot-warm-up'));
+      const unknownMs: number[] = [];
+      const knownMs: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        // Alternating which goes first cancels drift in the machine's load.
+        const unknown = () => timed(uniqueEmail('forgot-nobody')).then((ms) => unknownMs.push(ms));
+        const known = () => timed(accounts[i]!).then((ms) => knownMs.push(ms));
+        if (i % 2 === 0) { await unknown(); await known(); } else { await known(); await unknown(); }
+      }
+      // Each pair ran back to back, so its ratio cancels the machine's load at that moment;
+      // the median ignores the scheduling hiccups of other test files sharing the cores.
+      const ratios = unknownMs.map((ms, i) => ms / knownMs[i]!).sort((a, b) => a - b);
+      const mid = Math.floor(ratios.length / 2);
+      const typical = (ratios[mid - 1]! + ratios[mid]!) / 2;
+      expect(typical, `median unknown/known ratio of ${rounds} pairs`).toBeGreaterThan(0.8);
+      expect(typical, `median unknown/known ratio of ${rounds} pairs`).toBeLessThan(1.25);
+    }, 120_000);
+
     it('does the same work for a known and an unknown address: one job each, no lookup result written until a worker runs it', async () => {
       const target = await factory.create();
       try {
