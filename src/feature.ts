@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Config } from './config/schema.js';
 import type { FieldKeyring } from './platform/crypto/field-keyring.js';
+import type { ErrorReports } from './platform/error-reports/error-reports.js';
 import type { Tables } from './platform/db/tables.js';
 import type { DependencyCheck } from './platform/health/readiness.js';
 import type { ScheduledJob } from './platform/leader/scheduler.js';
@@ -33,6 +34,8 @@ export interface Platform {
   redis: RedisConnection | undefined;
   /** Set when an OTLP endpoint is configured: spans for work a feature wants to show in traces. */
   tracing: Tracing | undefined;
+  /** Set when SENTRY_DSN is configured: report an error a feature caught but an operator must see. */
+  errorReports: ErrorReports | undefined;
   /** What this process runs: the HTTP server, the job worker, or both (`npm start`). */
   roles: { web: boolean; worker: boolean };
 }

@@ -7,10 +7,12 @@ import type { Logger } from './platform/log/logger.js';
 import type { Redactor } from './platform/log/redact.js';
 import type { SecretStore } from './platform/secrets/secret-store.js';
 
-// Secrets whose rotation takes effect without a restart. The others are read at start:
-// APP_SECRET seals the signing keys and TOTP secrets (docs/decisions.md, "Which secrets
-// rotate live"); DATABASE_URL, REDIS_URL and SENTRY_DSN configure clients built once.
-const LIVE_SECRETS = new Set(['DATABASE_PASSWORD', 'FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'DOCS_PASSWORD', 'SMTP_URL']);
+// Secrets whose rotation takes effect without a restart (SENTRY_DSN rebuilds the error-report
+// client; SENTRY_AUTH_TOKEN is read by each `rampart release` run, never by a server). The
+// others are read at start: APP_SECRET seals the signing keys and TOTP secrets
+// (docs/decisions.md, "Which secrets rotate live"); DATABASE_URL and REDIS_URL configure
+// clients built once.
+const LIVE_SECRETS = new Set(['DATABASE_PASSWORD', 'FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'DOCS_PASSWORD', 'SMTP_URL', 'SENTRY_DSN', 'SENTRY_AUTH_TOKEN']);
 
 // Secrets holding several values (`kid:key,kid:key`, `pepper,pepper`): each part is a secret too.
 const LIST_SECRETS = new Set(['FIELD_ENCRYPTION_KEYS', 'API_KEY_PEPPER', 'fieldEncryptionKeys', 'apiKeyPepper']);

@@ -6,6 +6,7 @@ import { configMarkdownTable } from './config-table.js';
 import type { MigrateAction } from './migrate.js';
 import type { ServeOptions } from './serve.js';
 import type { JobsListOptions, JobsPurgeOptions, JobsRetryOptions } from './jobs.js';
+import type { ReleaseOptions } from './release.js';
 import type { SloGenerateOptions } from './slo.js';
 import type { BackupOptions, RestoreOptions } from './backup.js';
 import type { SmokeCommandOptions } from './smoke.js';
@@ -154,6 +155,13 @@ program
   .option('--json', 'print the outcome and the step log as JSON at the end')
   .addHelpText('after', '\nExample:\n  rampart deploy --file /etc/rampart/deploy.json\n\nExit codes: 0 deployed, 1 refused or rolled back (the reason is printed), 2 bad deploy file.')
   .action(async (options: DeployCommandOptions) => (await import('./deploy.js')).deployCommand(options));
+
+program
+  .command('release')
+  .description('print the release name error reports carry; with SENTRY_AUTH_TOKEN, create it in Sentry and upload the source maps of dist/')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  SENTRY_AUTH_TOKEN=… SENTRY_ORG=acme SENTRY_PROJECT=rampart rampart release\n\nThe release is RAMPART_RELEASE, else the git commit the build was made from. Without\nSENTRY_AUTH_TOKEN it prints what it would do and sends nothing.\n\nExit codes: 0 done (or nothing to do without a token); 1 Sentry refused or could not be reached,\nor dist/ has no source maps; 2 invalid configuration (SENTRY_ORG or SENTRY_PROJECT missing).')
+  .action(async (options: ReleaseOptions) => (await import('./release.js')).releaseCommand(options));
 
 program
   .command('config')

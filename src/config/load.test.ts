@@ -84,4 +84,30 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...env, PORT: 'eighty' }, { secrets: 'later' })).toThrow(/PORT: expected an integer/);
     expect(() => loadConfig({ SECRETS_PROVIDERS: 'secretsmanager' }, { secrets: 'later' })).toThrow(/SECRETS_MANAGER_IDS: required/);
   });
+
+  it('takes a Sentry DSN and refuses what is not one, naming SENTRY_DSN and never quoting the value', () => {
+    for (const dsn of ['https://abc123@o1.ingest.sentry.io/4504', 'http://publickey@127.0.0.1:9000/1', 'https://key@sentry.example.com/sub/path/42']) {
+      expect(loadConfig({ SENTRY_DSN: dsn }).sentryDsn).toBe(dsn);
+    }
+    const refused = {
+      'https://secret-host.example/42': /SENTRY_DSN: has no public key/,
+      'ftp://key@secret-host.example/42': /SENTRY_DSN: must start with https:\/\//,
+      'https://key@secret-host.example/': /SENTRY_DSN: does not end with a numeric project id/,
+      'https://key@secret-host.example/project': /SENTRY_DSN: does not end with a numeric project id/,
+      'https://key@secret-host.example/42?x=1': /SENTRY_DSN: must not have a query string/,
+      'key@secret-host.example/42': /SENTRY_DSN: not a valid URL/,
+    };
+    for (const [dsn, problem] of Object.entries(refused)) {
+      let message = '';
+      try {
+        loadConfig({ SENTRY_DSN: dsn });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, dsn).toMatch(problem);
+      expect(message).not.toContain('secret-host');
+    }
+    // A secret: checked once the chain has supplied it, not before.
+    expect(loadConfig({ SENTRY_DSN: 'ftp://x' }, { secrets: 'later' }).sentryDsn).toBeUndefined();
+  });
 });

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { CronExpressionParser } from 'cron-parser';
 import { configSchema, type Config, type Field } from './schema.js';
+import { sentryDsnProblem } from './sentry-dsn.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -43,6 +44,11 @@ const rules: readonly Rule[] = [
   { reads: ['oidcJwksUrl', 'oidcIssuer', 'oidcAudience', 'oidcAlgorithms'], problems: oidcProblems },
   { reads: ['secretsProviders', 'secretsManagerIds'], problems: secretsProblems },
   { reads: ['fieldEncryptionKeys', 'apiKeyPepper'], problems: secretValueProblems },
+  // The SDK would silently drop every report of a malformed DSN; the start is refused instead.
+  { reads: ['sentryDsn'], problems: (values) => {
+    const problem = typeof values.sentryDsn === 'string' ? sentryDsnProblem(values.sentryDsn) : undefined;
+    return problem ? [`SENTRY_DSN: ${problem}`] : [];
+  } },
   { reads: ['storageDriver', 's3Bucket', 's3Region', 's3Sse', 's3SseKmsKeyId', 'documentsPurgeSchedule', 'documentsOrphanSweepSchedule'], problems: storageProblems },
 ];
 

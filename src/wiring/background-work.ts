@@ -9,6 +9,7 @@ import { startScheduler } from '../platform/leader/scheduler.js';
 import type { JobDefinition } from '../platform/queue/job-types.js';
 import { startJobWorker } from '../platform/queue/job-worker.js';
 import { startHeartbeat } from '../worker/heartbeat.js';
+import { reportDeadJobs } from './error-reports.js';
 
 export interface BackgroundWork {
   /** Stops claiming jobs at once; resolves true when the running ones finished within `graceMs`. */
@@ -41,6 +42,7 @@ export async function startBackgroundWork(platform: Platform, database: Pick<Dat
         leaseMs: config.jobLeaseMs,
         retentionS: config.jobRetentionDays * 86_400,
         inJobSpan: platform.tracing?.inJobSpan,
+        onDead: platform.errorReports && reportDeadJobs(platform.errorReports, platform.tracing),
       });
       logger.info({ worker_id: heartbeat.workerId, job_types: worker.types, concurrency: config.workerConcurrency }, 'worker started');
       drainJobs = (graceMs) => worker.stop(graceMs);

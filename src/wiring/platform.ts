@@ -19,6 +19,7 @@ import { createRedisConnection, redisConfigured } from '../platform/redis/redis-
 import { createSecretStore, type SecretStore } from '../platform/secrets/secret-store.js';
 import { createObjectStorage, type StorageSettings } from '../platform/storage/create-storage.js';
 import { queryDurationObserver, registerDatabaseMetrics, registerProcessMetrics, registerRedisMetrics } from './platform-metrics.js';
+import { FLUSH_ON_EXIT_MS, reportUncaughtErrors, startErrorReportsIfConfigured } from './error-reports.js';
 import { commandSpans, observeBoth, querySpans, registerTracingMetrics, startTracingIfConfigured, traceLogFields } from './tracing.js';
 import { liveSecret, redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from '../secrets-wiring.js';
 
@@ -40,6 +41,12 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
   const logging = createLogging({ level: config.logLevel, secretKeys: secretConfig.keys, secretValues: secretConfig.values, mixin: tracing && traceLogFields(tracing) });
   const { logger } = logging;
   redactRotatedSecrets(secrets, logging.redactor, logger);
+  const errorReports = await startErrorReportsIfConfigured(config, secrets, logging);
+  const stopReportingUncaught = errorReports && reportUncaughtErrors(errorReports, logging, tracing);
+  const stopErrorReports = async () => {
+    stopReportingUncaught?.();
+    await errorReports?.close(FLUSH_ON_EXIT_MS);
+  };
   for (const problem of unsafeSettings(config)) logger.warn(`unsafe for production: ${problem}`);
 
   // Personal data (email addresses) is encrypted with these; a rotation swaps them live.
@@ -64,9 +71,17 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     seedTemplate: migrateOnStart ? migratedTemplateDir() : undefined,
     logger,
     observeQuery: observeBoth(queryDurationObserver(metrics), tracing && querySpans(tracing, 'postgresql')),
+  }).catch(async (err: unknown) => {
+    await stopErrorReports();
+    throw err;
   });
-  // Spans are flushed last: closing work is traced too.
-  const closers: Array<() => Promise<void>> = [async () => secrets.stop(), () => database.close(), async () => tracing?.shutdown()];
+  // Spans and error reports are flushed last: closing work is traced and reported too.
+  const closers: Array<() => Promise<void>> = [
+    async () => secrets.stop(),
+    () => database.close(),
+    async () => tracing?.shutdown(),
+    stopErrorReports,
+  ];
   const close = async () => {
     for (const closer of closers) await closer().catch((err: unknown) => logger.warn({ err }, 'error while closing'));
   };
@@ -101,7 +116,7 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
       registerRedisMetrics(metrics, redis, tracing && commandSpans(tracing));
     }
 
-    const platform: Platform = { config, logger, db: database.db, queue, storage, mailer, fieldKeys, metrics, secrets, redis, tracing, roles };
+    const platform: Platform = { config, logger, db: database.db, queue, storage, mailer, fieldKeys, metrics, secrets, redis, tracing, errorReports, roles };
     return { platform, logging, database, jobDefinitions, close };
   } catch (err) {
     await close();

@@ -28,6 +28,7 @@ import { createRedisProbe, redisNotConfigured } from '../platform/redis/redis-pr
 import { secretsReadiness } from '../platform/secrets/secrets-readiness.js';
 import { liveSecret } from '../secrets-wiring.js';
 import { workerCensus } from '../worker/heartbeat.js';
+import { reportServerErrors } from './error-reports.js';
 import { registerWorkerCensusMetrics } from './platform-metrics.js';
 
 export interface WebServer {
@@ -60,7 +61,8 @@ export async function startWebServer(
         log_json: true,
         log_level: config.logLevel,
         metrics: { enabled: true, port: runtime.internal.port, path: '/metrics' },
-        sentry: { configured: config.sentryDsn !== undefined },
+        // What really happened to the last report, never the DSN.
+        sentry: platform.errorReports ? { configured: true, transport: platform.errorReports.transportStatus() } : { configured: false },
         otel: platform.tracing ? { configured: true, exporter: platform.tracing.exporterStatus() } : { configured: false },
       },
     }),
@@ -88,6 +90,7 @@ export async function startWebServer(
     keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     loadShedRetryAfterS: config.loadShedRetryAfterS,
     outages: [databaseOutage],
+    onServerError: platform.errorReports && reportServerErrors(platform.errorReports, platform.tracing),
     docs: config.docsEnabled
       ? { title: 'Rampart API', version: packageVersion, credentials: config.docsUser ? { user: config.docsUser, password: liveSecret(platform.secrets, 'DOCS_PASSWORD', config.docsPassword) } : undefined }
       : undefined,

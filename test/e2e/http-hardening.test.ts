@@ -149,7 +149,7 @@ describe('public HTTP port', () => {
     expect(metrics).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(metrics).toMatch(/^process_resident_memory_bytes /m);
     expect(metrics).toMatch(/^nodejs_heap_size_used_bytes /m);
-    expect(metrics).toMatch(/^db_pool_connections\{state="total"\}/m);
+    expect(metrics).toMatch(/^db_pool_connections\{state="active"\}/m);
   });
 
   it('allows only configured CORS origins', async () => {

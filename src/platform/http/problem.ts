@@ -88,7 +88,10 @@ export type OutageClassifier = (error: unknown) => Outage | undefined;
 // The same wait the other dependency outages ask for (identity provider, fail-closed rate limits).
 const OUTAGE_RETRY_AFTER_S = 5;
 
-function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, outages: readonly OutageClassifier[] = []): FastifyReply {
+/** Told of every error answered 5xx (never a client's 4xx), before the answer is sent. */
+export type ServerErrorObserver = (error: unknown, request: FastifyRequest, status: number) => void;
+
+function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, options: ProblemDetailsOptions = {}): FastifyReply {
   if (error instanceof HttpProblem) {
     return sendProblem(reply, error.status, error.slug, error.message, error.errors);
   }
@@ -99,11 +102,12 @@ function answerError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   const known = (error.code && FASTIFY_ERRORS[error.code]) || (error instanceof SyntaxError && error.statusCode === 400 ? FASTIFY_ERRORS.FST_ERR_CTP_INVALID_JSON_BODY : undefined);
   if (known) return sendProblem(reply, known.status, known.slug, known.detail);
-  for (const classify of outages) {
+  for (const classify of options.outages ?? []) {
     const outage = classify(error);
     if (!outage) continue;
     // Our failure, not the client's: error level, a 5xx in the metrics, nothing of it in the answer.
     request.log.error({ dependency: outage.dependency, reason: outage.reason }, 'dependency unavailable');
+    options.onServerError?.(error, request, 503);
     reply.header('retry-after', String(OUTAGE_RETRY_AFTER_S));
     return sendProblem(reply, 503, outage.slug, `The ${outage.dependency} is unavailable right now; retry after ${OUTAGE_RETRY_AFTER_S} seconds.`);
   }
@@ -114,6 +118,7 @@ function answerError(error: FastifyError, request: FastifyRequest, reply: Fastif
   }
   request.log.error({ err: error }, 'unhandled error');
   const unavailable = status === 503;
+  options.onServerError?.(error, request, unavailable ? 503 : 500);
   return sendProblem(
     reply,
     unavailable ? 503 : 500,
@@ -125,11 +130,13 @@ function answerError(error: FastifyError, request: FastifyRequest, reply: Fastif
 export interface ProblemDetailsOptions {
   /** Errors that mean a dependency is down: 503 with `Retry-After` instead of a 500. */
   outages?: readonly OutageClassifier[];
+  /** Error reports: each 5xx with the error behind it. */
+  onServerError?: ServerErrorObserver;
 }
 
 export const problemDetails = fp(
   async (app: FastifyInstance, options: ProblemDetailsOptions) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply, options.outages));
+    app.setErrorHandler((error: FastifyError, request, reply) => answerError(error, request, reply, options));
     app.setNotFoundHandler((request, reply) => sendProblem(reply, 404, 'not-found', `No route matches ${request.method} ${pathOf(request.url).slice(0, 200)}.`));
   },
   { name: 'rampart-problem-details' },

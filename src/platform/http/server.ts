@@ -10,7 +10,7 @@ import { httpsRedirect } from './https-redirect.js';
 import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { loadShedding, type PressureGauge } from './load-shedding.js';
 import { refuseMalformedRequests } from './malformed-requests.js';
-import { ERROR_MESSAGE_KEYWORD, frameworkErrorHandler, problemDetails, type OutageClassifier } from './problem.js';
+import { ERROR_MESSAGE_KEYWORD, frameworkErrorHandler, problemDetails, type OutageClassifier, type ServerErrorObserver } from './problem.js';
 import { gracefulClose } from './graceful-close.js';
 import { RequestObserver, type RequestTraceIds } from './request-observer.js';
 import { securityHeaderSet, securityHeaders } from './security-headers.js';
@@ -36,6 +36,8 @@ export interface HttpServerOptions {
   staticRoot: string;
   /** Recognise a dependency's outage in an error a route throws (e.g. the database's): 503 with `Retry-After`, not 500. */
   outages?: readonly OutageClassifier[];
+  /** Error reports on: told of every request answered 5xx, with the error behind it. */
+  onServerError?: ServerErrorObserver;
   /** Tracing on: the plugin that opens a server span per request, registered before every other hook, and each request's span ids for its log line. */
   tracing?: { spans: FastifyPluginAsync; traceIdsOf: RequestTraceIds };
   /** Routes: the platform's own (health) and every feature; each inherits every control. */
@@ -98,7 +100,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
 
   await app.register(gracefulClose);
   if (options.tracing) await app.register(options.tracing.spans);
-  await app.register(problemDetails, { outages: options.outages });
+  await app.register(problemDetails, { outages: options.outages, onServerError: options.onServerError });
   await app.register(securityHeaders, { hsts });
   await app.register(loadShedding, { gauge: options.pressure, retryAfterS: options.loadShedRetryAfterS, onShed: () => options.metrics.shed.inc() });
   if (options.forceHttps) await app.register(httpsRedirect, { trustedProxies: options.trustedProxies });

@@ -79,15 +79,15 @@ export function jobStore(db: Kysely<Tables>) {
      * Takes back jobs whose lease ran out (their worker died or hung): each counts as a failed
      * attempt, retried at once or dead-lettered. Returns how many went each way.
      */
-    async reclaimExpired(): Promise<Array<{ type: string; state: 'queued' | 'dead' }>> {
-      const result = await sql<{ type: string; state: 'queued' | 'dead' }>`
+    async reclaimExpired(): Promise<Array<{ id: string; type: string; state: 'queued' | 'dead'; correlation_id: string | null }>> {
+      const result = await sql<{ id: string; type: string; state: 'queued' | 'dead'; correlation_id: string | null }>`
         update jobs set
           state = case when attempts >= max_attempts then 'dead' else 'queued' end,
           finished_at = case when attempts >= max_attempts then now() else null end,
           run_at = now(), last_error = 'lease expired: the worker running it stopped renewing (crashed or hung)',
           locked_by = null, locked_until = null
         where id in (select id from jobs where state = 'active' and locked_until < now() for update skip locked)
-        returning type, state`.execute(db);
+        returning id, type, state, correlation_id`.execute(db);
       return result.rows;
     },
 

@@ -9,7 +9,7 @@ import { jobAdmin } from './job-admin.js';
 import { createJobQueue } from './job-queue.js';
 import { jobStore } from './job-store.js';
 import type { JobDefinition } from './job-types.js';
-import { startJobWorker, type JobWorker, type JobWorkerOptions } from './job-worker.js';
+import { startJobWorker, type DeadJob, type JobWorker, type JobWorkerOptions } from './job-worker.js';
 
 /** A logger whose JSON lines the test can read. */
 function capturingLogger() {
@@ -214,6 +214,24 @@ describe.each(databaseTargets())('job queue on $name', (factory) => {
     await start([{ type: 'charge', run: async () => undefined }], { metrics });
     await expect.poll(async () => (await jobs())[0]?.state, { timeout: 10_000 }).toBe('completed');
     expect(await processed()).toEqual({ lost: 1, completed: 1 });
+  });
+
+  it('tells its dead-job observer of a job that failed its last attempt, with the error, and of one whose worker died on its last attempt', async () => {
+    const { db, start } = await setup();
+    const dead: Array<{ job: DeadJob; error: unknown }> = [];
+    const definitions: JobDefinition[] = [
+      { type: 'flaky', maxAttempts: 2, backoffMs: 10, run: async () => Promise.reject(new Error('card declined')) },
+      { type: 'orphaned', maxAttempts: 1, run: async () => undefined },
+    ];
+    const queue = createJobQueue({ definitions });
+    const { id: failedId } = await queue.enqueue(db, 'flaky', {}, { correlationId: 'order-9' });
+    // Claimed on its one attempt by a worker that is then killed: no renewal, no outcome.
+    const { id: orphanId } = await queue.enqueue(db, 'orphaned', {}, { correlationId: 'order-10' });
+    expect(await jobStore(db).claim('killed', ['orphaned'], 1, 300)).toHaveLength(1);
+    await start(definitions, { leaseMs: 300, onDead: (job, error) => void dead.push({ job, error }) });
+    await expect.poll(() => dead.length, { timeout: 10_000 }).toBe(2);
+    expect(dead.find((d) => d.job.type === 'flaky')).toMatchObject({ job: { id: failedId, attempt: 2, correlationId: 'order-9' }, error: { message: 'card declined' } });
+    expect(dead.find((d) => d.job.type === 'orphaned')).toEqual({ job: { type: 'orphaned', id: orphanId, correlationId: 'order-10' }, error: undefined });
   });
 
   it('on stop, lets running jobs finish within the grace period and hands back the rest', async () => {

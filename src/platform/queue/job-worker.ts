@@ -29,6 +29,19 @@ export interface JobWorkerOptions {
   retentionS: number;
   /** Runs a job's whole attempt inside a span continuing the trace that enqueued it (tracing on). */
   inJobSpan?: <T>(job: { type: string; id: string; attempt: number; traceparent: string | null }, work: () => Promise<T>) => Promise<T>;
+  /**
+   * Told of each job moved to the dead-letter queue: with the error of its last attempt (called
+   * inside that attempt's span), or without one when its worker died holding it (lease expired).
+   */
+  onDead?: (job: DeadJob, error: unknown) => void;
+}
+
+export interface DeadJob {
+  type: string;
+  id: string;
+  /** The attempt that failed (undefined when found with its lease expired). */
+  attempt?: number;
+  correlationId?: string;
 }
 
 export interface JobWorker {
@@ -125,7 +138,10 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
         // A lost attempt was counted by the worker that took the job back; here only its run time.
         observe?.(job.type, outcome, seconds, outcome !== 'lost');
         if (outcome === 'retry') jobLogger.warn({ err, retry_in_ms: delay, duration_ms: Math.round(seconds * 1000) }, 'job failed; will retry');
-        else if (outcome === 'dead') jobLogger.error({ err, attempts: job.attempts }, 'job failed for the last time; moved to the dead-letter queue');
+        else if (outcome === 'dead') {
+          jobLogger.error({ err, attempts: job.attempts }, 'job failed for the last time; moved to the dead-letter queue');
+          options.onDead?.({ type: job.type, id: job.id, attempt: job.attempts, correlationId: job.correlation_id ?? undefined }, err);
+        }
         else jobLogger.warn({ err }, 'job failed after its lease was lost; another worker has it');
         return;
       }
@@ -159,11 +175,12 @@ export async function startJobWorker(options: JobWorkerOptions): Promise<JobWork
 
   const reclaim = async (): Promise<void> => {
     const reclaimed = await store.reclaimExpired();
-    for (const { type, state } of reclaimed) {
+    for (const { id, type, state, correlation_id } of reclaimed) {
       // The attempt is lost (its worker died or hung); the job runs again, or is dead-lettered
       // when that was its last attempt.
       observe?.(type, state === 'dead' ? 'dead' : 'lost', undefined, true);
       logger.warn({ job_type: type, now: state }, 'took back a job whose worker stopped renewing its lease');
+      if (state === 'dead') options.onDead?.({ type, id, correlationId: correlation_id ?? undefined }, undefined);
     }
   };
 

@@ -11,6 +11,8 @@ const PREFIXES = { live: 'rk_live_', test: 'rk_test_' } as const;
 const KEY_LENGTH = PREFIXES.live.length + BODY_LENGTH + CHECKSUM_LENGTH;
 const DISPLAY_PREFIX_LENGTH = 12;
 const KEY_PATTERN = /^rk_(live|test)_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/;
+/** A key anywhere in a text (an error message quoting it), for scrubbing error reports. */
+export const API_KEY_IN_TEXT = /\brk_(?:live|test)_[0-9A-Za-z]{38}\b/g;
 // Below this a pepper is a placeholder, not a secret; refuse it rather than hash weakly.
 const MIN_PEPPER_BYTES = 16;
 
