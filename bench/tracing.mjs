@@ -2,6 +2,7 @@
 // and on for every request, exporting to a local OTLP/HTTP collector, in one interleaved run;
 // optionally against an earlier build (BENCH_BASELINE_CLI) to show that tracing off costs
 // nothing. See bench/README.md.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,8 +41,17 @@ function variants(sinkBase) {
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkBase, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
     },
     { key: 'c', label: 'Rampart, tracing on, every request (default sampler)', tracing: true, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkBase } },
-    ...(BASELINE_CLI ? [{ key: 'd', label: `Rampart before tracing (${path.relative(ROOT, BASELINE_CLI) || BASELINE_CLI})`, cli: BASELINE_CLI, env: {} }] : []),
+    ...(BASELINE_CLI ? [{ key: 'd', label: `Rampart, earlier build (${buildName(BASELINE_CLI)})`, cli: BASELINE_CLI, env: {} }] : []),
   ];
+}
+
+/** The commit a build's checkout is at, or its path when it is not in one. */
+function buildName(cli) {
+  try {
+    return execFileSync('git', ['-C', path.dirname(cli), 'log', '-1', '--format=%h %cs'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return cli;
+  }
 }
 
 /** Answers the bench route with the expected body, or says what it answered. */
