@@ -204,14 +204,15 @@ export function median(values) {
 /**
  * Starts `rampart serve` with a bench route plugin on free ports and an empty data dir;
  * resolves once the public port's /health answers (the metrics port comes up first, while
- * migrations still run), or with the reason it did not.
+ * migrations still run), or with the reason it did not. `cli`: another build's entry (e.g. a
+ * checkout of an earlier commit), run from this checkout so the plugin path is the same.
  */
-export async function startRampartServer({ plugin = 'bench/peers/rampart-route.mjs', env = {}, timeoutMs = 30_000, execArgv = [] } = {}) {
-  if (!fs.existsSync(RAMPART_CLI)) return { ok: false, reason: `${path.relative(ROOT, RAMPART_CLI)} not found (run \`npm run build\`)` };
+export async function startRampartServer({ plugin = 'bench/peers/rampart-route.mjs', env = {}, timeoutMs = 30_000, execArgv = [], cli = RAMPART_CLI } = {}) {
+  if (!fs.existsSync(cli)) return { ok: false, reason: `${path.relative(ROOT, cli)} not found (run \`npm run build\`${cli === RAMPART_CLI ? '' : ' in that checkout'})` };
   const port = await freePort();
   const metricsPort = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawnServer([...execArgv, RAMPART_CLI, 'serve', '--plugin', plugin], {
+  const child = spawnServer([...execArgv, cli, 'serve', '--plugin', plugin], {
     PORT: String(port),
     METRICS_PORT: String(metricsPort),
     RAMPART_DATA_DIR: makeTempDir('rampart-bench-'),

@@ -20,7 +20,7 @@ export function positiveNumber(env, dflt) {
  * Their difference over a measurement is what *other* processes used: on two
  * cores a test suite running alongside changes req/s more than any control.
  */
-function cpuSnapshot(pids) {
+function cpuSnapshot(pids, sidePids = []) {
   let busy = 0;
   let total = 0;
   for (const { times: t } of os.cpus()) {
@@ -28,40 +28,48 @@ function cpuSnapshot(pids) {
     total += t.user + t.nice + t.sys + t.irq + t.idle;
   }
   const self = process.cpuUsage();
-  let peer = 0;
+  const peerMs = cpuMsOf(pids);
+  const sideMs = cpuMsOf(sidePids);
+  return { busy, total, selfMs: (self.user + self.system) / 1000, peerMs, sideMs };
+}
+
+/** CPU milliseconds the processes have used so far; null when unknown (not Linux, or one is gone). */
+function cpuMsOf(pids) {
+  let ms = 0;
   for (const pid of pids) {
     try {
       // utime and stime are fields 14 and 15, in clock ticks (USER_HZ = 100 on Linux).
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      peer += (Number(f[11]) + Number(f[12])) * 10;
+      ms += (Number(f[11]) + Number(f[12])) * 10;
     } catch {
-      // not Linux, or the process is gone: foreign load stays unknown
-      return { busy, total, selfMs: (self.user + self.system) / 1000, peerMs: null };
+      return null;
     }
   }
-  return { busy, total, selfMs: (self.user + self.system) / 1000, peerMs: peer };
+  return ms;
 }
 
 function foreignCpuShare(a, b) {
-  if (a.peerMs == null || b.peerMs == null || b.total <= a.total) return null;
-  const foreign = b.busy - a.busy - (b.selfMs - a.selfMs) - (b.peerMs - a.peerMs);
+  if (a.peerMs == null || b.peerMs == null || a.sideMs == null || b.sideMs == null || b.total <= a.total) return null;
+  const foreign = b.busy - a.busy - (b.selfMs - a.selfMs) - (b.peerMs - a.peerMs) - (b.sideMs - a.sideMs);
   return Math.max(0, foreign / (b.total - a.total));
 }
 
 /**
  * One autocannon measurement after a discarded warm-up. `pids` are the processes that
- * legitimately use CPU (the server, and Redis where it is part of what is measured).
+ * legitimately use CPU (the server, and Redis where it is part of what is measured);
+ * `sidePids` also belong to the run (a trace collector) but are not counted per request.
  */
-export async function measure(request, { durationS, warmupS = 1, connections = 50, pids = [] }) {
+export async function measure(request, { durationS, warmupS = 1, connections = 50, pids = [], sidePids = [] }) {
   const opts = { pipelining: 1, connections, ...request };
   // Warm-up lets V8 optimise the hot path and the sockets settle; discarded.
   if (warmupS > 0) await autocannon({ ...opts, duration: warmupS });
-  const before = cpuSnapshot(pids);
+  const before = cpuSnapshot(pids, sidePids);
   const r = await autocannon({ ...opts, duration: durationS });
-  const after = cpuSnapshot(pids);
+  const after = cpuSnapshot(pids, sidePids);
   return {
     foreignCpu: foreignCpuShare(before, after),
+    sideCpuUsPerRequest: sidePids.length && before.sideMs != null && after.sideMs != null && r.requests.total > 0 ? ((after.sideMs - before.sideMs) * 1000) / r.requests.total : null,
     // CPU the measured processes spent per answered request: unlike req/s, it does not depend
     // on how much of the machine the load generator and the neighbours left over.
     cpuUsPerRequest: before.peerMs != null && after.peerMs != null && r.requests.total > 0 ? ((after.peerMs - before.peerMs) * 1000) / r.requests.total : null,
