@@ -16,9 +16,10 @@ if (runs.length === 0) {
 const total = { passed: 0, failed: 0, skipped: 0 };
 let ok = true;
 for (const { label, file } of runs) {
-  // A runner that crashed before writing its report ran nothing we can count: that is a failure.
+  // A runner that crashed before writing its report ran nothing we can count: one failure.
   if (!existsSync(file)) {
     console.log(`${label}: no test report (${file}); the run did not finish`);
+    total.failed += 1;
     ok = false;
     continue;
   }
