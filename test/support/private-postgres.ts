@@ -39,11 +39,10 @@ export function postgresBinDir(): string | undefined {
  * Starts a throwaway PostgreSQL cluster on a free port in a temp dir, for tests that must
  * kill and restart the server, or check real password authentication (`passwordAuthFor`:
  * that role logs in with scram-sha-256; the shared cluster trusts everyone on 127.0.0.1), or
- * TLS (`tls`: the server presents that certificate and refuses connections without TLS),
- * or extra postgresql.conf lines (`settings`, e.g. WAL archiving).
+ * TLS (`tls`: the server presents that certificate and refuses connections without TLS).
  * Never touches the shared cluster.
  */
-export async function startPrivatePostgres(options: { passwordAuthFor?: string; tls?: { certPem: string; keyPem: string }; settings?: string } = {}): Promise<PrivatePostgres> {
+export async function startPrivatePostgres(options: { passwordAuthFor?: string; tls?: { certPem: string; keyPem: string } } = {}): Promise<PrivatePostgres> {
   const binDir = postgresBinDir();
   if (!binDir) throw new Error('PostgreSQL server binaries not found; set PG_BIN_DIR');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-pg-'));
@@ -57,7 +56,7 @@ export async function startPrivatePostgres(options: { passwordAuthFor?: string; 
     // The socket goes in our own dir so it cannot collide with the shared cluster's.
     await appendFile(
       path.join(dataDir, 'postgresql.conf'),
-      `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\n${options.settings ?? ''}\n`,
+      `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\n`,
     );
     if (options.tls) {
       // PostgreSQL reads its key only if the cluster's owner owns it and nobody else can.
