@@ -1,9 +1,9 @@
-// `npm run bench`: every suite in turn, each in its own process (BENCH_SUITES=http,auth,ratelimit,jobs,upload,search,backup,tracing by default).
+// `npm run bench`: every suite in turn, each in its own process (BENCH_SUITES=http,auth,ratelimit,jobs,upload,search,backup,tracing,pitr by default).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { ROOT } from './lib.mjs';
 
-const SUITES = { http: 'run.mjs', auth: 'auth.mjs', ratelimit: 'ratelimit.mjs', jobs: 'jobs.mjs', upload: 'upload.mjs', search: 'search.mjs', backup: 'backup.mjs', tracing: 'tracing.mjs' };
+const SUITES = { http: 'run.mjs', auth: 'auth.mjs', ratelimit: 'ratelimit.mjs', jobs: 'jobs.mjs', upload: 'upload.mjs', search: 'search.mjs', backup: 'backup.mjs', tracing: 'tracing.mjs', pitr: 'pitr.mjs' };
 const selected = (process.env.BENCH_SUITES ?? Object.keys(SUITES).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 let failed = 0;
 for (const name of selected) {

@@ -74,10 +74,15 @@ export async function backupPruneCommand(options: { to?: string; dryRun?: boolea
   });
 }
 
-export interface RestoreOptions { to?: string; targetUrl?: string; force?: boolean; toTime?: string; json?: boolean }
+export interface RestoreOptions { to?: string; targetUrl?: string; force?: boolean; toTime?: string; stanza: string; pg1Path?: string; config?: string; delta?: boolean; json?: boolean }
 
-/** `rampart restore ID|latest`: into the configured database, or --target-url. */
-export async function restoreCommand(which: string, options: RestoreOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+/** `rampart restore ID|latest`: into the configured database, or --target-url; `--to-time T`: point-in-time recovery through pgBackRest. */
+export async function restoreCommand(which: string | undefined, options: RestoreOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  if (options.toTime !== undefined) {
+    if (which !== undefined) throw new CliExit(EXIT.badConfig, [`rampart restore: --to-time restores from the pgBackRest repository; leave out the backup id (${which})`]);
+    return (await import('./backup-pitr.js')).restoreToTimeCommand({ ...options, toTime: options.toTime }, out);
+  }
+  if (which === undefined) throw new CliExit(EXIT.badConfig, ['rampart restore: name a backup (an id or latest), or give --to-time T for point-in-time recovery']);
   const config = await resolveConfig();
   await asCli(async () => {
     const postgres = options.targetUrl ? { url: options.targetUrl, password: undefined } : configuredPostgres(config);
@@ -100,7 +105,7 @@ function warn(message: string): void {
 }
 
 /** A BackupError becomes its message and exit code, never a stack trace. */
-async function asCli(work: () => Promise<void>): Promise<void> {
+export async function asCli(work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (error) {

@@ -11,6 +11,7 @@ import type { SloGenerateOptions } from './slo.js';
 import type { BackupOptions, RestoreOptions } from './backup.js';
 import type { SmokeCommandOptions } from './smoke.js';
 import type { DeployCommandOptions } from './deploy.js';
+import type { PitrConfigOptions } from './backup-pitr.js';
 
 // Commands load their modules on use: `--help` and `config` stay instant.
 
@@ -100,16 +101,34 @@ backup
   .addHelpText('after', '\nExample:\n  rampart backup prune --dry-run')
   .action(async (options: { to?: string; dryRun?: boolean; json?: boolean }) => (await import('./backup.js')).backupPruneCommand(options));
 
+backup
+  .command('pitr-config')
+  .description('print (or --write) the pgBackRest configuration for point-in-time recovery: the encrypted repository on disk or S3, retention, the postgresql.conf archiving settings (archive_timeout 60 s bounds the data lost) and the first steps; the passphrase (BACKUP_PITR_CIPHER_PASS) is never printed')
+  .option('--repo <repo>', 'the repository: a directory or s3://bucket/prefix (S3_REGION, S3_ENDPOINT, S3_FORCE_PATH_STYLE apply)', '/var/lib/pgbackrest')
+  .option('--stanza <name>', 'the stanza (pgBackRest\'s name for this cluster)', 'rampart')
+  .option('--pg-path <dir>', 'the PostgreSQL data directory', '/var/lib/postgresql/15/main')
+  .option('--retention-full <n>', 'full backups to keep (WAL older than the oldest is expired)', '2')
+  .option('--write <dir>', 'write <dir>/pgbackrest.conf (0600, with the passphrase) and <dir>/postgresql.pitr.conf')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExample:\n  BACKUP_PITR_CIPHER_PASS=… rampart backup pitr-config --repo s3://acme-wal/rampart --write /etc/pgbackrest\n\nExit codes: 0 printed or written, 1 a write failed, 2 bad input or BACKUP_PITR_CIPHER_PASS unset with --write.')
+  .action(async (options: PitrConfigOptions) => (await import('./backup-pitr.js')).pitrConfigCommand(options));
+
+const RESTORE_EXITS = '\nExit codes: 0 restored, 1 failed (with --to-time: pgbackrest\'s reason), 2 bad input (a --to-time without a zone, a missing --pg1-path), 3 refused (the target holds data or is in use; with --to-time: PostgreSQL is running), 5 the embedded database is held by a running Rampart, 6 the restored copy differs from the backup (the target is left untouched).';
 program
   .command('restore')
   .description('restore a backup into the configured database (or --target-url): into a new database first, checked table by table, then swapped in by rename; refuses while web or worker processes are connected')
-  .argument('<backup>', 'a backup id or latest')
+  .argument('[backup]', 'a backup id or latest')
   .option('--to <dest>', 'where the backup is: a directory or s3://bucket/prefix')
   .option('--target-url <url>', 'restore into this PostgreSQL database instead of DATABASE_URL')
   .option('--force', 'replace a target that holds data (its contents are kept under another name)')
+  .option('--to-time <time>', 'point-in-time recovery instead: pgBackRest restores the stopped cluster at --pg1-path to this ISO 8601 time with a zone; start PostgreSQL afterwards')
+  .option('--pg1-path <dir>', 'with --to-time: the data directory of the stopped cluster')
+  .option('--stanza <name>', 'with --to-time: the pgBackRest stanza', 'rampart')
+  .option('--config <file>', 'with --to-time: pgbackrest.conf (default: pgBackRest\'s own)')
+  .option('--delta', 'with --to-time: rewrite only the files that differ (otherwise the data directory must be empty)')
   .option('--json', 'machine-readable output')
-  .addHelpText('after', `\nExample:\n  rampart restore latest --force${BACKUP_EXITS}`)
-  .action(async (which: string, options: RestoreOptions) => (await import('./backup.js')).restoreCommand(which, options));
+  .addHelpText('after', `\nExamples:\n  rampart restore latest --force\n  rampart restore --to-time 2026-12-05T14:03:00Z --pg1-path /var/lib/postgresql/15/main --delta${RESTORE_EXITS}`)
+  .action(async (which: string | undefined, options: RestoreOptions) => (await import('./backup.js')).restoreCommand(which, options));
 
 const secrets = program.command('secrets').description('inspect and rotate secrets without downtime');
 secrets

@@ -12,6 +12,8 @@ export interface PrivatePostgres {
   /** Trust-auth superuser URL to the `postgres` database. */
   url: string;
   port: number;
+  /** The cluster's data directory, owned by `postgres` when the tests run as root. */
+  dataDir: string;
   /** `pg_ctl stop -m immediate`: connections die the way they do when a server crashes. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -81,6 +83,7 @@ export async function startPrivatePostgres(options: { passwordAuthFor?: string; 
     return {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       port,
+      dataDir,
       start,
       stop: () => pgCtl('-m', 'immediate', '-w', 'stop').then(() => {}),
       async destroy() {
