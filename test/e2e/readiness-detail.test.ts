@@ -50,7 +50,8 @@ describe.skipIf(!postgres.available)('in production (PostgreSQL)', () => {
     const res = await rampart.request('/readiness');
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.json()).toEqual({ status: 'ok', database: { ok: true }, redis: { ok: true }, secrets: { ok: true }, storage: { ok: true } });
+    // No BACKUP_AGE_RECIPIENTS: production schedules no backup, and readiness says so (degraded, still 200).
+    expect(res.json()).toEqual({ status: 'degraded', database: { ok: true }, redis: { ok: true }, secrets: { ok: true }, storage: { ok: true }, backups: { ok: false } });
     const port = new URL(rampart.metricsUrl).port;
     for (const revealing of ['postgres', 'pglite', 'version', 'workers', 'providers', '"env"', 'metrics', port, 'uptime']) expect(res.body).not.toContain(revealing);
   });
@@ -61,7 +62,8 @@ describe.skipIf(!postgres.available)('in production (PostgreSQL)', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     const body = res.json<Record<string, unknown>>();
     expect(body).toMatchObject({
-      status: 'ok',
+      status: 'degraded',
+      backups: { configured: false, ok: false },
       database: { configured: true, ok: true, details: 'ok:postgres' },
       secrets: { ok: true, providers: [{ name: 'env', status: 'ok' }, { name: 'file', status: 'ok' }] },
       workers: { alive: expect.any(Number) },
@@ -95,7 +97,7 @@ describe('in development (embedded)', () => {
 
   it('the public /readiness is full by default, and minimal with READINESS_DETAIL=minimal', async () => {
     expect((await full.request('/readiness')).json()).toMatchObject({ database: { details: 'ok:pglite' }, workers: expect.any(Object), version: expect.any(String) });
-    expect((await minimal.request('/readiness')).json()).toEqual({ status: 'ok', database: { ok: true }, redis: { ok: true }, secrets: { ok: true }, storage: { ok: true } });
+    expect((await minimal.request('/readiness')).json()).toEqual({ status: 'ok', database: { ok: true }, redis: { ok: true }, secrets: { ok: true }, storage: { ok: true }, backups: { ok: true } });
     expect((await internalReadiness(minimal)).json()).toMatchObject({ database: { details: 'ok:pglite' }, version: expect.any(String) });
   });
 
