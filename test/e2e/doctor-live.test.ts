@@ -108,7 +108,7 @@ for (const target of databaseTargets()) {
     it('prints a table with the score when not asked for JSON', async () => {
       const { code, stdout } = await runCli(['doctor', proxy.httpsUrl, '--http-url', proxy.httpUrl], { NODE_EXTRA_CA_CERTS: caFile });
       expect(code).toBe(0);
-      expect(stdout).toContain(`rampart doctor: ${proxy.httpsUrl}/`);
+      expect(stdout).toContain(`audited: ${proxy.httpsUrl}/`);
       expect(stdout).toContain('no findings');
       expect(stdout).toMatch(/^score 100\/100: 0 critical, 0 warning, 0 info$/m);
     });

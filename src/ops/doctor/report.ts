@@ -26,7 +26,7 @@ export function formatReport(report: DoctorReport): string {
   const widths = [0, 1].map((i) => Math.max(header[i]!.length, ...rows.map((r) => r[i]!.length)));
   const indent = ' '.repeat(widths[0]! + widths[1]! + 4);
   const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c)).join('  ');
-  const lines = [`rampart doctor: ${audited}`, ''];
+  const lines = [`audited: ${audited}`, ''];
   if (report.findings.length === 0) lines.push('no findings');
   else {
     lines.push(line(header));
