@@ -151,6 +151,15 @@ for (const target of databaseTargets()) {
       expect(code).toBe(1);
     });
 
+    it('a proxy that sets X-Frame-Options as well as Rampart: header-duplicated, a warning, exit 0', async () => {
+      const doubled = await proxyFor(rampart, { addHeaders: { 'X-Frame-Options': 'SAMEORIGIN' } });
+      const { code, report } = await doctor(doubled);
+      expect(summary(report)).toEqual(['warning header-duplicated']);
+      expect(report.findings[0]!.message).toBe('the x-frame-options header is sent 2 times (Rampart and the proxy both set it)');
+      expect(report.score).toBe(95);
+      expect(code).toBe(0);
+    });
+
     it('the plain-http address given as the URL: not-https, critical', async () => {
       const { code, stdout } = await runCli(['doctor', rampart.baseUrl, '--json']);
       const report = JSON.parse(stdout) as Report;

@@ -10,6 +10,8 @@ export interface ProxyOptions {
   upstream: string;
   /** Path prefixes sent to another upstream instead: the misrouted `/metrics` of a bad set-up. */
   routes?: Record<string, string>;
+  /** Headers the proxy adds to every response, as a proxy configured to set its own would. */
+  addHeaders?: Record<string, string>;
   /** Lowest TLS version accepted (default TLSv1.2). Below it, OpenSSL needs security level 0. */
   minVersion?: SecureVersion;
 }
@@ -34,7 +36,7 @@ export async function startTlsTerminatingProxy(options: ProxyOptions): Promise<T
     const upstream = new URL(path, prefix ? options.routes![prefix] : options.upstream);
     const forwardedFor = [incoming.headers['x-forwarded-for'], incoming.socket.remoteAddress].filter(Boolean).join(', ');
     const upstreamRequest = request(upstream, { method: incoming.method, headers: { ...incoming.headers, 'x-forwarded-proto': proto, 'x-forwarded-for': forwardedFor }, agent: false }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+      outgoing.writeHead(answer.statusCode ?? 502, [...answer.rawHeaders, ...Object.entries(options.addHeaders ?? {}).flat()]);
       answer.pipe(outgoing);
     });
     upstreamRequest.on('error', () => {
