@@ -1,4 +1,5 @@
 import { unsafeSettingList } from '../config/production-guard.js';
+import { whyNotScheduled } from '../ops/backup/feature.js';
 import { alertingFindings } from '../ops/doctor/alerting-checks.js';
 import { backupFindings, type BackupMetrics } from '../ops/doctor/backup-checks.js';
 import { productionGuardFindings, secretFindings, settingFindings } from '../ops/doctor/config-checks.js';
@@ -97,7 +98,12 @@ async function configAudit(env: NodeJS.ProcessEnv, options: { deployDir: string;
       uncheckedBecause: audit.failure instanceof DataDirInUse ? `embedded database in use by pid ${audit.failure.pid}` : audit.failure === undefined ? undefined : `database unavailable: ${failureReason(audit.failure)}`,
       sources: secrets.all().map((s) => ({ key: s.key, source: s.source })),
     }),
-    ...backupFindings(env, await backupMetrics(options.metricsUrl ?? defaultMetricsUrl(config.host, config.metricsPort), options.timeoutMs), now),
+    ...backupFindings({
+      production: config.env === 'production',
+      notScheduled: whyNotScheduled(config) ?? (config.backupSchedule === 'off' ? 'BACKUP_SCHEDULE is off' : undefined),
+      maxAgeS: config.backupMaxAgeS,
+      verifyMaxAgeS: config.backupVerifyMaxAgeS,
+    }, await backupMetrics(options.metricsUrl ?? defaultMetricsUrl(config.host, config.metricsPort), options.timeoutMs), now),
     ...(await alertingFindings(options.deployDir)),
   ];
   return { findings, checked };

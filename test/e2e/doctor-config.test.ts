@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,7 @@ describe('rampart doctor --config on the embedded database', () => {
     const env = { RAMPART_ENV: 'production', FIELD_ENCRYPTION_KEYS: OLD_FIELD_KEY };
     const { code, report, stdout } = await doctorConfig(env);
     expect(summary(report).filter((s) => s.startsWith('critical'))).toEqual([
+      'critical backups-not-configured',
       'critical database-embedded',
       'critical docs-public',
       'critical https-not-enforced',
@@ -112,17 +114,23 @@ describe('rampart doctor --config on the embedded database', () => {
 const postgres = databaseTargets()[1]!;
 
 describe.skipIf(!postgres.available)('rampart doctor --config on a production configuration (PostgreSQL)', () => {
+  // age-keygen prints the identity file; its public key is the recipient backups are sealed to.
+  const ageIdentity = execFileSync('age-keygen', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const ageRecipient = /public key: (age1\w+)/.exec(ageIdentity)![1]!;
   const SECRETS = {
     APP_SECRET: `app-${randomBytes(24).toString('hex')}`,
     FIELD_ENCRYPTION_KEYS: `prod1:${randomBytes(32).toString('base64url')}`,
     API_KEY_PEPPER: `pepper-${randomBytes(24).toString('hex')}`,
     DOCS_PASSWORD: `docs-${randomBytes(12).toString('hex')}`,
+    BACKUP_AGE_IDENTITY: ageIdentity,
   };
   const SENTRY_DSN = `https://${randomBytes(8).toString('hex')}@errors.acme-corp.io/7`;
   let database: DatabaseTarget;
   let good: Record<string, string | undefined>;
   let deployDir: string;
-  let rampart: RampartProcess | undefined;
+  let rampart: RampartProcess;
+  let metricsArgs: string[];
+  let emptyStore: RampartProcess | undefined;
   beforeAll(async () => {
     database = await postgres.create();
     deployDir = ownDeployDir();
@@ -142,21 +150,32 @@ describe.skipIf(!postgres.available)('rampart doctor --config on a production co
       S3_BUCKET: 'acme-documents',
       S3_REGION: 'eu-west-1',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+      BACKUP_DESTINATION: mkdtempSync(join(workDir, 'backups-')),
+      BACKUP_AGE_RECIPIENTS: ageRecipient,
     };
+    // A backup taken and proven by a restore drill, as the worker's schedule would.
+    for (const args of [['migrate', 'up'], ['backup'], ['backup', 'verify', 'latest']]) {
+      const run = await runCli(args, good);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(0);
+    }
+    // The process whose metrics port reports them; it never reaches out to S3, Redis, a
+    // collector or Sentry (the audit only reads those settings).
+    rampart = await startRampart({ env: { ...good, STORAGE_DRIVER: 'local', S3_BUCKET: undefined, S3_REGION: undefined, REDIS_URL: undefined, OTEL_EXPORTER_OTLP_ENDPOINT: undefined, SENTRY_DSN: undefined } });
+    metricsArgs = ['--deploy-dir', deployDir, '--metrics-url', rampart.metricsUrl];
   });
   afterAll(async () => {
     await rampart?.stop();
+    await emptyStore?.stop();
     await database?.cleanup();
   });
 
-  it('a good configuration: no critical finding, score 95, exit 0, and no secret value printed', async () => {
-    const { code, report, stdout, stderr } = await doctorConfig(good, ['--deploy-dir', deployDir]);
-    expect(summary(report)).toEqual(['info host-loopback', 'warning backups-not-configured']);
-    expect(report.findings.find((f) => f.id === 'backups-not-configured')!.fix).toContain('BACKUP_DESTINATION and BACKUP_AGE_RECIPIENTS');
-    expect(report.score).toBe(95);
+  it('a good configuration, backed up and drilled: nothing but an info, score 100, exit 0, and no secret value printed', async () => {
+    const { code, report, stdout, stderr } = await doctorConfig(good, metricsArgs);
+    expect(summary(report)).toEqual(['info host-loopback']);
+    expect(report.score).toBe(100);
     expect(report.checked).toEqual(['configuration', 'production-guard', 'settings', 'secret-ages', 'backups', 'alerting']);
     expect(code, stderr).toBe(0);
-    for (const value of [...Object.values(SECRETS), SENTRY_DSN, SENTRY_DSN.split('@')[0]!.slice(8)]) {
+    for (const value of [...Object.values(SECRETS), /AGE-SECRET-KEY-\w+/.exec(ageIdentity)![0], SENTRY_DSN, SENTRY_DSN.split('@')[0]!.slice(8)]) {
       expect(stdout).not.toContain(value);
       expect(stderr).not.toContain(value);
     }
@@ -176,35 +195,36 @@ describe.skipIf(!postgres.available)('rampart doctor --config on a production co
     { change: 'no Redis', env: () => ({ REDIS_URL: undefined }), expected: ['warning redis-missing'], code: 0 },
     { change: 'FORCE_HTTPS without TRUSTED_PROXIES', env: () => ({ TRUSTED_PROXIES: undefined }), expected: ['warning trusted-proxies-empty'], code: 0 },
     { change: 'HOST=0.0.0.0 (a container)', env: () => ({ HOST: '0.0.0.0' }), expected: ['info metrics-port-on-all-interfaces'], code: 0 },
+    { change: 'no BACKUP_AGE_RECIPIENTS', env: () => ({ BACKUP_AGE_RECIPIENTS: undefined }), expected: ['critical backups-not-configured'], code: 1 },
+    { change: 'BACKUP_SCHEDULE=off', env: () => ({ BACKUP_SCHEDULE: 'off' }), expected: ['critical backups-not-configured'], code: 1 },
   ];
   for (const { change, env, expected, code } of changes) {
     it(`${change}: ${expected.join(', ')}, exit ${code}`, async () => {
-      const result = await doctorConfig({ ...good, ...env() }, ['--deploy-dir', deployDir]);
-      const baseline = ['warning backups-not-configured', ...(env().HOST ? [] : ['info host-loopback'])];
+      const result = await doctorConfig({ ...good, ...env() }, metricsArgs);
+      const baseline = env().HOST ? [] : ['info host-loopback'];
       expect(summary(result.report)).toEqual([...baseline, ...expected].sort());
       expect(result.code, result.stderr).toBe(code);
     });
   }
 
   it('the shipped example deploy/ files: alerting-placeholders for Alertmanager and Prometheus; none: alerting-not-configured', async () => {
-    const shipped = await doctorConfig(good, ['--deploy-dir', join(repoRoot, 'deploy')]);
+    const shipped = await doctorConfig(good, ['--deploy-dir', join(repoRoot, 'deploy'), '--metrics-url', rampart.metricsUrl]);
     const placeholders = shipped.report.findings.filter((f) => f.id === 'alerting-placeholders');
     expect(placeholders.map((f) => f.message.split(' ')[0])).toEqual([join(repoRoot, 'deploy/alertmanager/alertmanager.yml'), join(repoRoot, 'deploy/prometheus/prometheus.yml')]);
     expect(placeholders[0]!.message).toContain('global.smtp_smarthost');
     expect(shipped.code).toBe(0);
 
-    const none = await doctorConfig(good, ['--deploy-dir', join(workDir, 'no-such-dir')]);
+    const none = await doctorConfig(good, ['--deploy-dir', join(workDir, 'no-such-dir'), '--metrics-url', rampart.metricsUrl]);
     expect(none.report.findings.find((f) => f.id === 'alerting-not-configured')).toMatchObject({ severity: 'warning', docs: 'README.md#observability' });
   });
 
-  it('backups configured but never taken: backup-missing (critical) from the metrics port; an unreachable one is said so', async () => {
-    rampart = await startRampart();
-    const configured = { ...good, BACKUP_AGE_RECIPIENTS: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p' };
-    const taken = await doctorConfig(configured, ['--deploy-dir', deployDir, '--metrics-url', rampart.metricsUrl]);
+  it('backups scheduled but none taken: backup-missing (critical) from the metrics port; an unreachable one is said so', async () => {
+    emptyStore = await startRampart({ env: { BACKUP_DESTINATION: mkdtempSync(join(workDir, 'no-backups-')) } });
+    const taken = await doctorConfig(good, ['--deploy-dir', deployDir, '--metrics-url', emptyStore.metricsUrl]);
     expect(summary(taken.report)).toEqual(['critical backup-missing', 'info host-loopback', 'warning backup-not-verified']);
     expect(taken.code).toBe(1);
 
-    const unreachable = await doctorConfig(configured, ['--deploy-dir', deployDir, '--metrics-url', 'http://127.0.0.1:9/metrics']);
+    const unreachable = await doctorConfig(good, ['--deploy-dir', deployDir, '--metrics-url', 'http://127.0.0.1:9/metrics']);
     expect(summary(unreachable.report)).toEqual(['info backup-recency-unchecked', 'info host-loopback']);
     expect(unreachable.report.findings.find((f) => f.id === 'backup-recency-unchecked')!.message).toContain('ECONNREFUSED');
     expect(unreachable.code).toBe(0);

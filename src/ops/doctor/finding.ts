@@ -17,10 +17,7 @@ export interface Finding {
   docs: DocsLink;
 }
 
-/**
- * Every README section a finding points to: one list, so a test checks each anchor exists.
- * (Backups link to Operations until the backup section lands; the fix names it.)
- */
+/** Every README section a finding points to: one list, so a test checks each anchor exists. */
 export const DOCS = {
   httpBehaviour: 'README.md#http-behaviour',
   rateLimits: 'README.md#rate-limits',
@@ -31,6 +28,7 @@ export const DOCS = {
   configuration: 'README.md#configuration',
   severalInstances: 'README.md#running-several-instances',
   storage: 'README.md#storage',
+  backups: 'README.md#backups-and-recovery',
   doctor: 'README.md#rampart-doctor',
 } as const;
 
