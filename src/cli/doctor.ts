@@ -1,5 +1,5 @@
 import { unsafeSettingList } from '../config/production-guard.js';
-import { whyNotScheduled } from '../ops/backup/feature.js';
+import { whyNotScheduled } from '../ops/backup/backup-settings.js';
 import { alertingFindings } from '../ops/doctor/alerting-checks.js';
 import { backupFindings, type BackupMetrics } from '../ops/doctor/backup-checks.js';
 import { productionGuardFindings, secretFindings, settingFindings } from '../ops/doctor/config-checks.js';
