@@ -147,12 +147,15 @@ for (const target of databaseTargets()) {
       expect(renewalDue.code).toBe(0);
     });
 
-    it('a proxy that still accepts TLS 1.1: tls-legacy-version, critical', async () => {
+    it('a proxy that still accepts TLS 1.1, or 1.0 too: tls-legacy-version, critical', async () => {
       const legacy = await proxyFor(rampart, { minVersion: 'TLSv1.1' });
       const { code, report } = await doctor(legacy);
       expect(summary(report)).toEqual(['critical tls-legacy-version']);
       expect(report.findings[0]!.message).toBe(`${new URL(legacy.httpsUrl).host} accepts TLS 1.1`);
       expect(code).toBe(1);
+
+      const older = await proxyFor(rampart, { minVersion: 'TLSv1' });
+      expect((await doctor(older)).report.findings.map((f) => f.message)).toEqual([`${new URL(older.httpsUrl).host} accepts TLS 1.0 and TLS 1.1`]);
     });
 
     it('a proxy that sets X-Frame-Options as well as Rampart: header-duplicated, a warning, exit 0', async () => {

@@ -103,7 +103,7 @@ async function tlsFindings(target: TlsTarget, now: Date): Promise<Finding[]> {
     const legacy: TlsVersion[] = [];
     for (const version of LEGACY_TLS) if (await acceptsVersion(target, version)) legacy.push(version);
     if (legacy.length > 0) {
-      findings.push({ id: 'tls-legacy-version', severity: 'critical', message: `${where} accepts ${legacy.map((v) => v.replace('TLSv', 'TLS ')).join(' and ')}`, fix: 'allow TLS 1.2 and 1.3 only (nginx: ssl_protocols TLSv1.2 TLSv1.3; Caddy does by default)', docs: DOCS.doctor });
+      findings.push({ id: 'tls-legacy-version', severity: 'critical', message: `${where} accepts ${legacy.map((v) => (v === 'TLSv1' ? 'TLS 1.0' : v.replace('TLSv', 'TLS '))).join(' and ')}`, fix: 'allow TLS 1.2 and 1.3 only (nginx: ssl_protocols TLSv1.2 TLSv1.3; Caddy does by default)', docs: DOCS.doctor });
     }
     if (!(await acceptsVersion(target, 'TLSv1.3'))) {
       findings.push({ id: 'tls-1.3-missing', severity: 'info', message: `${where} does not offer TLS 1.3`, fix: 'enable TLS 1.3 beside 1.2 (faster handshakes, no legacy ciphers)', docs: DOCS.doctor });
