@@ -1,10 +1,11 @@
+import { isIP } from 'node:net';
 import { unsafeSettingList } from '../config/production-guard.js';
 import { whyNotScheduled } from '../ops/backup/backup-settings.js';
 import { alertingFindings } from '../ops/doctor/alerting-checks.js';
 import { backupFindings, type BackupMetrics } from '../ops/doctor/backup-checks.js';
 import { productionGuardFindings, secretFindings, settingFindings } from '../ops/doctor/config-checks.js';
 import { DOCS, type Finding } from '../ops/doctor/finding.js';
-import { probe, probeFailure } from '../ops/doctor/http-probe.js';
+import { probe, probeFailure, type PinnedAddress } from '../ops/doctor/http-probe.js';
 import { liveFindings } from '../ops/doctor/live-checks.js';
 import { doctorReport, formatReport } from '../ops/doctor/report.js';
 import { DataDirInUse } from '../platform/db/data-dir-lock.js';
@@ -19,6 +20,7 @@ export interface DoctorOptions {
   deployDir: string;
   metricsUrl?: string;
   timeout: string;
+  resolve?: string;
   json?: boolean;
 }
 
@@ -39,10 +41,11 @@ export async function doctorCommand(url: string | undefined, options: DoctorOpti
   const timeoutMs = Number(options.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw usage(`--timeout must be a whole number of milliseconds, not "${options.timeout}"`);
   if (!options.apiPath.startsWith('/')) throw usage(`--api-path must start with "/", not "${options.apiPath}"`);
+  const resolve = options.resolve === undefined ? undefined : pinnedAddress(options.resolve);
 
   const now = new Date();
   const audits: Audit[] = [];
-  if (target) audits.push(await liveFindings({ url: target, httpUrl, apiPath: options.apiPath, timeoutMs, now }));
+  if (target) audits.push(await liveFindings({ url: target, httpUrl, apiPath: options.apiPath, timeoutMs, now, resolve }));
   const withConfig = options.config === true || target === undefined;
   if (withConfig) audits.push(await configAudit(env, { deployDir: options.deployDir, metricsUrl, timeoutMs }, now));
 
@@ -64,6 +67,15 @@ function webAddress(value: string, what: string): URL {
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw usage(`${what} "${value}" is not an http(s) URL`);
   return parsed;
+}
+
+/** `--resolve HOST:ADDRESS` (curl's form without the port; an IPv6 address keeps its colons). */
+function pinnedAddress(value: string): PinnedAddress {
+  const colon = value.indexOf(':');
+  const host = value.slice(0, colon);
+  const address = value.slice(colon + 1).replace(/^\[|\]$/g, '');
+  if (colon < 1 || isIP(address) === 0) throw usage(`--resolve takes HOST:ADDRESS (api.example.com:203.0.113.7), not "${value}"`);
+  return { host, address };
 }
 
 /** The configuration exactly as `rampart serve` would load it, but reported rather than refused. */

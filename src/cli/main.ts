@@ -193,8 +193,9 @@ program
   .option('--deploy-dir <dir>', 'where prometheus/prometheus.yml and alertmanager/alertmanager.yml live', 'deploy')
   .option('--metrics-url <url>', 'where to read the backup_* metrics (default: http://HOST:METRICS_PORT/metrics)')
   .option('--timeout <ms>', 'give up on one probe after this long', '10000')
+  .option('--resolve <host:address>', 'connect to this address for the host instead of asking DNS (a new site before DNS points at it)')
   .option('--json', 'machine-readable output')
-  .addHelpText('after', '\nExamples:\n  rampart doctor https://api.example.com\n  RAMPART_ENV=production DATABASE_URL=… rampart doctor --config --json\n\nExit codes: 0 no critical finding; 1 at least one critical finding; 2 bad usage (a\nmalformed URL or option). The score: 100 − 20 per critical − 5 per warning, at most 49\nwith any critical.')
+  .addHelpText('after', '\nExamples:\n  rampart doctor https://api.example.com\n  rampart doctor https://api.example.com --resolve api.example.com:203.0.113.7\n  RAMPART_ENV=production DATABASE_URL=… rampart doctor --config --json\n\nExit codes: 0 no critical finding; 1 at least one critical finding; 2 bad usage (a\nmalformed URL or option). The score: 100 − 20 per critical − 5 per warning, at most 49\nwith any critical.')
   // Bad usage is exit 2 here, as documented, rather than commander's 1.
   .exitOverride((error: CommanderError) => {
     throw new CliExit(error.exitCode === 0 ? EXIT.ok : EXIT.badConfig, []);

@@ -13,7 +13,7 @@ export interface TestAuthority {
    * A server certificate signed by this authority for `names` (DNS names, or IP addresses, in
    * subjectAltName), valid for `days` (2 by default).
    */
-  issue(names: readonly string[], options?: { days?: number }): Promise<{ certPem: string; keyPem: string }>;
+  issue(names: readonly string[], options?: { days?: number | undefined }): Promise<{ certPem: string; keyPem: string }>;
 }
 
 /** A throwaway certificate authority, made with the openssl CLI (EC P-256 keys). */

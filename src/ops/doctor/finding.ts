@@ -29,6 +29,7 @@ export const DOCS = {
   severalInstances: 'README.md#running-several-instances',
   storage: 'README.md#storage',
   backups: 'README.md#backups-and-recovery',
+  deploying: 'README.md#deploying',
   doctor: 'README.md#rampart-doctor',
 } as const;
 

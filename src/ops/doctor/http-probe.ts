@@ -1,5 +1,7 @@
+import { lookup as dnsLookup } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 
 export interface ProbeResponse {
   status: number;
@@ -17,6 +19,23 @@ export interface ProbeOptions {
   timeoutMs: number;
   /** Keep at most this much of the body (default 64 KiB: pages are judged by their start). */
   maxBodyBytes?: number;
+  lookup?: LookupFunction | undefined;
+}
+
+/** A host name answered with a fixed address (curl's --resolve): audit a site before DNS points at it. */
+export interface PinnedAddress {
+  host: string;
+  address: string;
+}
+
+export function pinnedLookup(pin: PinnedAddress): LookupFunction {
+  const family = isIP(pin.address);
+  return (hostname, options, callback) => {
+    if (hostname.toLowerCase() !== pin.host.toLowerCase()) return dnsLookup(hostname, options, callback);
+    // net asks for every address (`all`) when it may try both families.
+    if (options.all) callback(null, [{ address: pin.address, family }]);
+    else callback(null, pin.address, family);
+  };
 }
 
 /**
@@ -27,7 +46,7 @@ export function probe(url: URL, options: ProbeOptions): Promise<ProbeResponse> {
   const limit = options.maxBodyBytes ?? 64 * 1024;
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: options.method ?? 'GET', headers: { 'user-agent': 'rampart-doctor', ...options.headers }, agent: false, rejectUnauthorized: false, timeout: options.timeoutMs }, (res) => {
+    const req = send(url, { method: options.method ?? 'GET', headers: { 'user-agent': 'rampart-doctor', ...options.headers }, agent: false, rejectUnauthorized: false, timeout: options.timeoutMs, ...(options.lookup ? { lookup: options.lookup } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {

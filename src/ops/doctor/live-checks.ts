@@ -1,6 +1,7 @@
+import type { LookupFunction } from 'node:net';
 import { securityHeaderSet } from '../../platform/http/security-headers.js';
 import { DOCS, type Finding } from './finding.js';
-import { probe, probeFailure, type ProbeResponse } from './http-probe.js';
+import { pinnedLookup, probe, probeFailure, type PinnedAddress, type ProbeResponse } from './http-probe.js';
 import { acceptsVersion, inspectCertificate, type TlsTarget, type TlsVersion } from './tls-probe.js';
 
 export interface LiveOptions {
@@ -12,6 +13,8 @@ export interface LiveOptions {
   apiPath: string;
   timeoutMs: number;
   now: Date;
+  /** Connect to this address for this host name instead of asking DNS. */
+  resolve?: PinnedAddress | undefined;
 }
 
 export interface LiveAudit {
@@ -36,8 +39,9 @@ export async function liveFindings(options: LiveOptions): Promise<LiveAudit> {
   const { url } = options;
   const findings: Finding[] = [];
   const checked: string[] = [];
+  const lookup = options.resolve ? pinnedLookup(options.resolve) : undefined;
   const at = (path: string) => new URL(path, url);
-  const get = (path: string, headers?: Record<string, string>) => probe(at(path), { headers, timeoutMs: options.timeoutMs });
+  const get = (path: string, headers?: Record<string, string>) => probe(at(path), { headers, timeoutMs: options.timeoutMs, lookup });
 
   let root: ProbeResponse;
   try {
@@ -50,9 +54,9 @@ export async function liveFindings(options: LiveOptions): Promise<LiveAudit> {
 
   if (url.protocol === 'https:') {
     checked.push('tls');
-    findings.push(...(await tlsFindings({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443), timeoutMs: options.timeoutMs }, options.now)));
+    findings.push(...(await tlsFindings({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 443), timeoutMs: options.timeoutMs, lookup }, options.now)));
   } else {
-    findings.push({ id: 'not-https', severity: 'critical', message: `${url.origin} is plain http: credentials and tokens cross the network readable`, fix: 'terminate TLS in front of Rampart (nginx or Caddy) and audit the https:// address', docs: DOCS.doctor });
+    findings.push({ id: 'not-https', severity: 'critical', message: `${url.origin} is plain http: credentials and tokens cross the network readable`, fix: 'terminate TLS in front of Rampart (nginx or Caddy) and audit the https:// address', docs: DOCS.deploying });
   }
 
   checked.push('headers');
@@ -60,14 +64,14 @@ export async function liveFindings(options: LiveOptions): Promise<LiveAudit> {
 
   if (url.protocol === 'https:') {
     checked.push('redirect');
-    findings.push(...(await redirectFindings(options.httpUrl ?? new URL(`http://${url.host.replace(/:\d+$/, '')}/`), options)));
+    findings.push(...(await redirectFindings(options.httpUrl ?? new URL(`http://${url.host.replace(/:\d+$/, '')}/`), { ...options, lookup })));
   }
 
   checked.push('exposed-endpoints');
   findings.push(...(await exposureFindings(get)));
 
   checked.push('cors');
-  findings.push(...(await corsFindings(at(options.apiPath), options.timeoutMs)));
+  findings.push(...(await corsFindings(at(options.apiPath), options.timeoutMs, lookup)));
 
   checked.push('rate-limit-headers');
   try {
@@ -91,25 +95,25 @@ async function tlsFindings(target: TlsTarget, now: Date): Promise<Finding[]> {
   try {
     const handshake = await inspectCertificate(target);
     if (!handshake.trusted) {
-      findings.push({ id: 'tls-certificate-untrusted', severity: 'critical', message: `the certificate of ${where} is not trusted (${handshake.untrustedBecause})`, fix: 'serve a certificate for this host name from a public CA (Let\'s Encrypt, ACM) with its full chain', docs: DOCS.doctor });
+      findings.push({ id: 'tls-certificate-untrusted', severity: 'critical', message: `the certificate of ${where} is not trusted (${handshake.untrustedBecause})`, fix: 'serve a certificate for this host name from a public CA (Let\'s Encrypt, ACM) with its full chain', docs: DOCS.deploying });
     }
     const daysLeft = Math.floor((handshake.notAfter.getTime() - now.getTime()) / DAY_MS);
     const until = handshake.notAfter.toISOString().slice(0, 10);
     if (daysLeft < 0) {
-      findings.push({ id: 'tls-certificate-expired', severity: 'critical', message: `the certificate of ${where} expired on ${until}`, fix: 'renew the certificate now, then automate renewal (certbot, Caddy, ACM)', docs: DOCS.doctor });
+      findings.push({ id: 'tls-certificate-expired', severity: 'critical', message: `the certificate of ${where} expired on ${until}`, fix: 'renew the certificate now, then automate renewal (certbot, Caddy, ACM)', docs: DOCS.deploying });
     } else if (daysLeft < CERTIFICATE_WARNING_DAYS) {
-      findings.push({ id: 'tls-certificate-expiring', severity: daysLeft < CERTIFICATE_CRITICAL_DAYS ? 'critical' : 'warning', message: `the certificate of ${where} expires in ${daysLeft} days (${until})`, fix: 'renew it and check why automatic renewal (usually 30 days ahead) did not', docs: DOCS.doctor });
+      findings.push({ id: 'tls-certificate-expiring', severity: daysLeft < CERTIFICATE_CRITICAL_DAYS ? 'critical' : 'warning', message: `the certificate of ${where} expires in ${daysLeft} days (${until})`, fix: 'renew it and check why automatic renewal (usually 30 days ahead) did not', docs: DOCS.deploying });
     }
     const legacy: TlsVersion[] = [];
     for (const version of LEGACY_TLS) if (await acceptsVersion(target, version)) legacy.push(version);
     if (legacy.length > 0) {
-      findings.push({ id: 'tls-legacy-version', severity: 'critical', message: `${where} accepts ${legacy.map((v) => (v === 'TLSv1' ? 'TLS 1.0' : v.replace('TLSv', 'TLS '))).join(' and ')}`, fix: 'allow TLS 1.2 and 1.3 only (nginx: ssl_protocols TLSv1.2 TLSv1.3; Caddy does by default)', docs: DOCS.doctor });
+      findings.push({ id: 'tls-legacy-version', severity: 'critical', message: `${where} accepts ${legacy.map((v) => (v === 'TLSv1' ? 'TLS 1.0' : v.replace('TLSv', 'TLS '))).join(' and ')}`, fix: 'allow TLS 1.2 and 1.3 only (nginx: ssl_protocols TLSv1.2 TLSv1.3; Caddy does by default)', docs: DOCS.deploying });
     }
     if (!(await acceptsVersion(target, 'TLSv1.3'))) {
-      findings.push({ id: 'tls-1.3-missing', severity: 'info', message: `${where} does not offer TLS 1.3`, fix: 'enable TLS 1.3 beside 1.2 (faster handshakes, no legacy ciphers)', docs: DOCS.doctor });
+      findings.push({ id: 'tls-1.3-missing', severity: 'info', message: `${where} does not offer TLS 1.3`, fix: 'enable TLS 1.3 beside 1.2 (faster handshakes, no legacy ciphers)', docs: DOCS.deploying });
     }
   } catch (error) {
-    findings.push({ id: 'tls-handshake-failed', severity: 'critical', message: `no TLS handshake with ${where} (${probeFailure(error)})`, fix: 'check the proxy\'s certificate and protocol settings', docs: DOCS.doctor });
+    findings.push({ id: 'tls-handshake-failed', severity: 'critical', message: `no TLS handshake with ${where} (${probeFailure(error)})`, fix: 'check the proxy\'s certificate and protocol settings', docs: DOCS.deploying });
   }
   return findings;
 }
@@ -142,11 +146,11 @@ function headerFindings(root: ProbeResponse, https: boolean): Finding[] {
   return findings;
 }
 
-async function redirectFindings(httpUrl: URL, options: LiveOptions): Promise<Finding[]> {
+async function redirectFindings(httpUrl: URL, options: LiveOptions & { lookup: LookupFunction | undefined }): Promise<Finding[]> {
   const where = httpUrl.origin;
   let answer: ProbeResponse;
   try {
-    answer = await probe(httpUrl, { timeoutMs: options.timeoutMs });
+    answer = await probe(httpUrl, { timeoutMs: options.timeoutMs, lookup: options.lookup });
   } catch (error) {
     return [{ id: 'http-closed', severity: 'info', message: `${where} does not answer (${probeFailure(error)}): someone typing the bare address gets nothing`, fix: 'listen on port 80 and redirect to https (the proxy does it)', docs: DOCS.httpBehaviour }];
   }
@@ -166,7 +170,7 @@ async function redirectFindings(httpUrl: URL, options: LiveOptions): Promise<Fin
     findings.push({ id: 'http-redirect-temporary', severity: 'warning', message: `${httpUrl.href} redirects with ${answer.status} (temporary)`, fix: 'redirect permanently: 301 for GET/HEAD, 308 for other methods', docs: DOCS.httpBehaviour });
   }
   try {
-    const post = await probe(new URL(options.apiPath, httpUrl), { method: 'POST', headers: { 'content-length': '0' }, timeoutMs: options.timeoutMs });
+    const post = await probe(new URL(options.apiPath, httpUrl), { method: 'POST', headers: { 'content-length': '0' }, timeoutMs: options.timeoutMs, lookup: options.lookup });
     if (post.status === 301 || post.status === 302) {
       findings.push({ id: 'http-redirect-changes-method', severity: 'warning', message: `a POST over http is redirected with ${post.status}: clients resend it as a GET and lose the body`, fix: 'redirect methods other than GET/HEAD with 308 (Rampart does; so do the shipped proxy configurations)', docs: DOCS.httpBehaviour });
     }
@@ -202,12 +206,12 @@ async function exposureFindings(get: (path: string, headers?: Record<string, str
   return findings;
 }
 
-async function corsFindings(api: URL, timeoutMs: number): Promise<Finding[]> {
+async function corsFindings(api: URL, timeoutMs: number, lookup: LookupFunction | undefined): Promise<Finding[]> {
   const answers: Array<{ kind: string; response: ProbeResponse }> = [];
   const origin = { origin: PROBE_ORIGIN };
   try {
-    answers.push({ kind: 'GET', response: await probe(api, { headers: origin, timeoutMs }) });
-    answers.push({ kind: 'preflight', response: await probe(api, { method: 'OPTIONS', headers: { ...origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' }, timeoutMs }) });
+    answers.push({ kind: 'GET', response: await probe(api, { headers: origin, timeoutMs, lookup }) });
+    answers.push({ kind: 'preflight', response: await probe(api, { method: 'OPTIONS', headers: { ...origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' }, timeoutMs, lookup }) });
   } catch (error) {
     return [unanswered(api.pathname, error, DOCS.httpBehaviour)];
   }

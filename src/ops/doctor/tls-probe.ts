@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import { connect, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
@@ -7,6 +7,7 @@ export interface TlsTarget {
   host: string;
   port: number;
   timeoutMs: number;
+  lookup?: LookupFunction | undefined;
 }
 
 export interface Handshake {
@@ -20,7 +21,7 @@ export interface Handshake {
 
 function options(target: TlsTarget, extra: ConnectionOptions): ConnectionOptions {
   // SNI carries host names only; an IP address there is a protocol error some servers reject.
-  return { host: target.host, port: target.port, ...(isIP(target.host) ? {} : { servername: target.host }), rejectUnauthorized: false, timeout: target.timeoutMs, ...extra };
+  return { host: target.host, port: target.port, ...(isIP(target.host) ? {} : { servername: target.host }), rejectUnauthorized: false, timeout: target.timeoutMs, ...(target.lookup ? { lookup: target.lookup } : {}), ...extra };
 }
 
 function handshake(target: TlsTarget, extra: ConnectionOptions): Promise<{ protocol: string | null; authorized: boolean; authorizationError?: string; certificate: PeerCertificate }> {
