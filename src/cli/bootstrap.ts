@@ -48,6 +48,30 @@ export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promi
  * a required secret no provider has. Development generates those into a 0600 file instead.
  */
 export async function resolveRuntime(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+  const runtime = await loadRuntime(env, { missingSecrets: 'generate' });
+  if (runtime.config.env === 'production') {
+    const problems = unsafeSettings(runtime.config);
+    if (problems.length > 0) {
+      throw new CliExit(EXIT.unsafeForProduction, ['rampart: refusing to start in production:', ...problems.map((p) => `  ${p}`)]);
+    }
+  }
+  return runtime;
+}
+
+export interface LoadRuntimeOptions {
+  /**
+   * `generate`: development writes each missing required secret into its data directory (what
+   * the servers do). `report`: nothing is written, and a missing one is listed in
+   * `generatedSecrets` as production would (what an audit needs).
+   */
+  missingSecrets: 'generate' | 'report';
+}
+
+/**
+ * resolveRuntime without the production guard: the same configuration and secrets, for a
+ * command that reports unsafe settings instead of refusing them (`rampart doctor`).
+ */
+export async function loadRuntime(env: NodeJS.ProcessEnv, options: LoadRuntimeOptions): Promise<Runtime> {
   // Only what the chain needs: a rule on a secret waits for the chain's value (DOCS_USER in
   // the environment, DOCS_PASSWORD in SSM).
   const settings = parsed(env, { secrets: 'later' });
@@ -66,7 +90,7 @@ export async function resolveRuntime(env: NodeJS.ProcessEnv = process.env): Prom
   const secrets = createSecretStore(chain);
   try {
     await secrets.load();
-    if (development) {
+    if (development && options.missingSecrets === 'generate') {
       const missing = REQUIRED_SECRETS.filter((key) => secrets.get(key) === undefined);
       const generated = chain.at(-1)!;
       for (const key of missing) await generated.write!(key, generateSecretValue(key));
@@ -88,17 +112,11 @@ export async function resolveRuntime(env: NodeJS.ProcessEnv = process.env): Prom
   for (const key of SECRET_KEYS) delete withSecrets[key];
   for (const secret of secrets.all()) withSecrets[secret.key] = secret.value;
   const loaded = parsed(withSecrets);
-  const generatedSecrets = development
-    ? secrets.all().filter((s) => s.source === 'generated' && (REQUIRED_SECRETS as readonly string[]).includes(s.key)).map((s) => propertyOf.get(s.key)!)
-    : REQUIRED_SECRETS.filter((key) => secrets.get(key) === undefined).map((key) => propertyOf.get(key)!);
-  const config: Config = { ...loaded, generatedSecrets };
-  if (config.env === 'production') {
-    const problems = unsafeSettings(config);
-    if (problems.length > 0) {
-      throw new CliExit(EXIT.unsafeForProduction, ['rampart: refusing to start in production:', ...problems.map((p) => `  ${p}`)]);
-    }
-  }
-  return { config, secrets };
+  const generatedSecrets = REQUIRED_SECRETS.filter((key) => {
+    const secret = secrets.resolved(key);
+    return secret === undefined || secret.source === 'generated';
+  }).map((key) => propertyOf.get(key)!);
+  return { config: { ...loaded, generatedSecrets }, secrets };
 }
 
 function parsed(env: NodeJS.ProcessEnv, options?: LoadOptions): Omit<Config, 'generatedSecrets'> {

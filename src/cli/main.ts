@@ -1,4 +1,4 @@
-import { Command, Argument } from 'commander';
+import { Command, Argument, type CommanderError } from 'commander';
 import { packageVersion } from '../package-info.js';
 import { DataDirInUse } from '../platform/db/data-dir-lock.js';
 import { CliExit, databaseInUseExit, EXIT, resolveConfig } from './bootstrap.js';
@@ -12,6 +12,7 @@ import type { BackupOptions, RestoreOptions } from './backup.js';
 import type { SmokeCommandOptions } from './smoke.js';
 import type { DeployCommandOptions } from './deploy.js';
 import type { PitrConfigOptions } from './backup-pitr.js';
+import type { DoctorOptions } from './doctor.js';
 
 // Commands load their modules on use: `--help` and `config` stay instant.
 
@@ -181,6 +182,25 @@ program
   .option('--json', 'machine-readable output')
   .addHelpText('after', '\nExample:\n  SENTRY_AUTH_TOKEN=… SENTRY_ORG=acme SENTRY_PROJECT=rampart rampart release\n\nThe release is RAMPART_RELEASE, else the git commit the build was made from. Without\nSENTRY_AUTH_TOKEN it prints what it would do and sends nothing.\n\nExit codes: 0 done (or nothing to do without a token); 1 Sentry refused or could not be reached,\nor dist/ has no source maps; 2 invalid configuration (SENTRY_ORG or SENTRY_PROJECT missing).')
   .action(async (options: ReleaseOptions) => (await import('./release.js')).releaseCommand(options));
+
+program
+  .command('doctor')
+  .description('audit a deployment before it goes live, with a score out of 100: the configuration (production guard, secret ages, backups, alerting, tracing) and, given a URL, TLS, certificate, headers, redirect, exposed endpoints, CORS, rate limits and readiness')
+  .argument('[url]', 'the public address to check over the network (https://api.example.com)')
+  .option('--config', 'audit the configuration from the environment too (the default without a URL)')
+  .option('--http-url <url>', 'the plain-http address whose redirect to https is checked (default: the URL\'s host on port 80)')
+  .option('--api-path <path>', 'an API route for the CORS and rate-limit checks', '/v1/me')
+  .option('--deploy-dir <dir>', 'where prometheus/prometheus.yml and alertmanager/alertmanager.yml live', 'deploy')
+  .option('--metrics-url <url>', 'where to read the backup_* metrics (default: http://HOST:METRICS_PORT/metrics)')
+  .option('--timeout <ms>', 'give up on one probe after this long', '10000')
+  .option('--resolve <host:address>', 'connect to this address for the host instead of asking DNS (a new site before DNS points at it)')
+  .option('--json', 'machine-readable output')
+  .addHelpText('after', '\nExamples:\n  rampart doctor https://api.example.com\n  rampart doctor https://api.example.com --resolve api.example.com:203.0.113.7\n  RAMPART_ENV=production DATABASE_URL=… rampart doctor --config --json\n\nExit codes: 0 no critical finding; 1 at least one critical finding; 2 bad usage (a\nmalformed URL or option). The score: 100 − 20 per critical − 5 per warning, at most 49\nwith any critical.')
+  // Bad usage is exit 2 here, as documented, rather than commander's 1.
+  .exitOverride((error: CommanderError) => {
+    throw new CliExit(error.exitCode === 0 ? EXIT.ok : EXIT.badConfig, []);
+  })
+  .action(async (url: string | undefined, options: DoctorOptions) => (await import('./doctor.js')).doctorCommand(url, options));
 
 program
   .command('config')

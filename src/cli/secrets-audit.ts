@@ -12,14 +12,39 @@ import { CliExit, databaseInUseExit, EXIT, openDatabaseFor, resolveRuntime, SECR
  * vouching for it. Values are never read into the output.
  */
 export async function secretsAuditCommand(options: { json?: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<void> {
-  const { config, secrets } = await resolveRuntime();
+  const now = new Date();
+  const { rows, unchecked, failure } = await auditSecretAges(await resolveRuntime(), now);
+  const overdue = rows.filter((r) => r.overdue === true);
+  if (options.json) {
+    out.write(`${JSON.stringify({ checked_at: now.toISOString(), complete: unchecked.length === 0, overdue: overdue.map((r) => r.name), unchecked, secrets: rows }, null, 2)}\n`);
+  } else {
+    const verdict = overdue.length > 0
+      ? `overdue for rotation: ${overdue.map((r) => r.name).join(', ')}`
+      : unchecked.length === 0 ? 'no secret is overdue for rotation' : 'none of the secrets checked is overdue for rotation';
+    out.write(`${formatAudit(rows)}\n${verdict}\n`);
+  }
+  if (failure instanceof DataDirInUse) throw databaseInUseExit(failure);
+  if (failure) {
+    throw new CliExit(EXIT.incomplete, [`rampart: the audit is incomplete: ${unchecked.join(' and ')} could not be checked (database unavailable: ${failureReason(failure)})`]);
+  }
+  if (overdue.length > 0) throw new CliExit(EXIT.failure, []);
+}
+
+export interface SecretAudit {
+  rows: SecretAge[];
+  /** Names that could not be checked (the database-held ones, when the database failed). */
+  unchecked: string[];
+  failure?: unknown;
+}
+
+/** Every secret's age against the policy: the chain's secrets, then those the database holds. */
+export async function auditSecretAges({ config, secrets }: Runtime, now: Date): Promise<SecretAudit> {
   const policy: AgePolicy = {
     jwtDays: config.secretMaxAgeJwtDays,
     encryptionKeyDays: config.secretMaxAgeEncryptionKeyDays,
     apiKeyDays: config.secretMaxAgeApiKeyDays,
     databasePasswordDays: config.secretMaxAgeDatabasePasswordDays,
   };
-  const now = new Date();
   const rows: SecretAge[] = [];
   for (const key of [...SECRET_KEYS].sort()) {
     const secret = secrets.resolved(key);
@@ -35,22 +60,7 @@ export async function secretsAuditCommand(options: { json?: boolean }, out: Node
   }
   const held = await databaseHeldSecrets(config, secrets, policy, now);
   rows.push(...held.rows);
-
-  const overdue = rows.filter((r) => r.overdue === true);
-  const unchecked = held.failure ? held.rows.map((r) => r.name) : [];
-  if (options.json) {
-    out.write(`${JSON.stringify({ checked_at: now.toISOString(), complete: unchecked.length === 0, overdue: overdue.map((r) => r.name), unchecked, secrets: rows }, null, 2)}\n`);
-  } else {
-    const verdict = overdue.length > 0
-      ? `overdue for rotation: ${overdue.map((r) => r.name).join(', ')}`
-      : unchecked.length === 0 ? 'no secret is overdue for rotation' : 'none of the secrets checked is overdue for rotation';
-    out.write(`${formatAudit(rows)}\n${verdict}\n`);
-  }
-  if (held.failure instanceof DataDirInUse) throw databaseInUseExit(held.failure);
-  if (held.failure) {
-    throw new CliExit(EXIT.incomplete, [`rampart: the audit is incomplete: ${unchecked.join(' and ')} could not be checked (database unavailable: ${failureReason(held.failure)})`]);
-  }
-  if (overdue.length > 0) throw new CliExit(EXIT.failure, []);
+  return { rows, unchecked: held.failure ? held.rows.map((r) => r.name) : [], ...(held.failure ? { failure: held.failure } : {}) };
 }
 
 /** The JWT signing key and the users' API keys live in the database, not in a provider. */

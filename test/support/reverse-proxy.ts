@@ -56,6 +56,8 @@ export interface ProxyOptions {
   docs: { user: string; password: string };
   /** Addresses exempt from nginx's rate limits (load generators). */
   rateLimitExempt?: readonly string[];
+  /** How long the site's certificate is valid (days; the authority's default otherwise). */
+  certificateDays?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
@@ -77,7 +79,7 @@ export async function startNginx(options: ProxyOptions): Promise<RunningProxy> {
   await cp(nginxDir, site, { recursive: true });
   await Promise.all(['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => mkdir(path.join(dir, 'tmp', name), { recursive: true })));
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
-  const { certPem, keyPem } = await options.authority.issue([SITE]);
+  const { certPem, keyPem } = await options.authority.issue([SITE], { days: options.certificateDays });
   await writeFile(path.join(dir, 'cert.pem'), certPem);
   await writeFile(path.join(dir, 'key.pem'), keyPem, { mode: 0o600 });
 
@@ -139,7 +141,7 @@ export async function startCaddy(options: ProxyOptions): Promise<RunningProxy> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-caddy-'));
   await cp(caddyDir, dir, { recursive: true });
   const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
-  const { certPem, keyPem } = await options.authority.issue([SITE]);
+  const { certPem, keyPem } = await options.authority.issue([SITE], { days: options.certificateDays });
   await writeFile(path.join(dir, 'cert.pem'), certPem);
   await writeFile(path.join(dir, 'key.pem'), keyPem, { mode: 0o600 });
   await writeUpstreamsAtomically(path.join(dir, 'upstream.caddy'), caddyUpstreams(options.upstreams));

@@ -33,6 +33,13 @@ export function configuredPostgres(config: Config): PostgresConnection | undefin
   return config.databaseUrl ? { url: config.databaseUrl, password: config.databasePassword } : undefined;
 }
 
+/** Why the worker takes no backups, or undefined when it does (`rampart doctor` reports it too). */
+export function whyNotScheduled(config: Config): string | undefined {
+  if (config.databaseUrl === undefined) return 'the embedded database is locked by this process; stop it and run `rampart backup` (or use DATABASE_URL)';
+  if (config.env === 'production' && config.backupAgeRecipients.length === 0) return 'BACKUP_AGE_RECIPIENTS is not set (production encrypts backups to public keys you hold the private half of)';
+  return undefined;
+}
+
 export function retentionPolicy(config: Config): RetentionPolicy {
   return {
     hourlyDays: config.backupKeepHourlyDays,

@@ -7,7 +7,7 @@ import { acquireOrRenewLease, releaseLease } from '../../platform/leader/leader-
 import type { JobContext, JobDefinition } from '../../platform/queue/job-types.js';
 import { listBackups } from './backup-catalog.js';
 import { backupNow, pruneNow, verifyNow } from './backup-runs.js';
-import { backupStoreFor } from './backup-settings.js';
+import { backupStoreFor, whyNotScheduled } from './backup-settings.js';
 import { backupStatusReader, describeStatus } from './backup-status.js';
 
 // Backups, prunes and drills as cron jobs of the worker, one at a time across all workers
@@ -117,10 +117,3 @@ export const backupFeature = defineFeature({
     };
   },
 });
-
-/** Why the worker takes no backups, or undefined when it does. */
-function whyNotScheduled(config: Config): string | undefined {
-  if (config.databaseUrl === undefined) return 'the embedded database is locked by this process; stop it and run `rampart backup` (or use DATABASE_URL)';
-  if (config.env === 'production' && config.backupAgeRecipients.length === 0) return 'BACKUP_AGE_RECIPIENTS is not set (production encrypts backups to public keys you hold the private half of)';
-  return undefined;
-}
