@@ -197,5 +197,6 @@ describe.skipIf(!postgresBinDir())('a worker while its PostgreSQL restarts', () 
       await worker.stop('SIGKILL');
       await server.destroy();
     }
-  });
+    // initdb, two starts of a private cluster and a worker: over 30 s on a loaded 2-core machine.
+  }, 90_000);
 });
