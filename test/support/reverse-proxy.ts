@@ -73,7 +73,9 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts Debian's nginx on the shipped configuration, with its own prefix, pid file and ports. */
-export async function startNginx(options: ProxyOptions): Promise<RunningProxy> {
+export const startNginx = (options: ProxyOptions) => retryOnPortClash(() => startNginxOnce(options));
+
+async function startNginxOnce(options: ProxyOptions): Promise<RunningProxy> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-nginx-'));
   const site = path.join(dir, 'rampart');
   await cp(nginxDir, site, { recursive: true });
@@ -137,7 +139,9 @@ export async function startNginx(options: ProxyOptions): Promise<RunningProxy> {
 }
 
 /** Starts Debian's Caddy on the shipped Caddyfile, with its own storage, admin endpoint and ports. */
-export async function startCaddy(options: ProxyOptions): Promise<RunningProxy> {
+export const startCaddy = (options: ProxyOptions) => retryOnPortClash(() => startCaddyOnce(options));
+
+async function startCaddyOnce(options: ProxyOptions): Promise<RunningProxy> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-caddy-'));
   await cp(caddyDir, dir, { recursive: true });
   const [httpPort, httpsPort, adminPort] = [await freePort(), await freePort(), await freePort()];
@@ -335,4 +339,18 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * A free port can be taken by another test between the probe and the proxy's bind (the suite
+ * runs files in parallel): start again on new ports instead of failing the file.
+ */
+async function retryOnPortClash(start: () => Promise<RunningProxy>, attempts = 3): Promise<RunningProxy> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= attempts || !/address already in use/i.test(String((error as Error).message))) throw error;
+    }
+  }
 }
