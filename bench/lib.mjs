@@ -242,3 +242,20 @@ export async function startPeerServer(name, env = {}) {
   }
   return { ok: true, child, base };
 }
+
+export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+
+/** Writes a suite's raw results to bench/results/<suite>-<start time>.json; returns the file's path. */
+export function writeRawResults(suite, startedAt, results) {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const jsonPath = path.join(RESULTS_DIR, `${suite}-${stamp}.json`);
+  fs.writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  return jsonPath;
+}
+
+/** Writes a suite's Markdown summary to bench/results/<fileName> and says where both files went. */
+export function writeSummary(fileName, markdown, jsonPath) {
+  fs.writeFileSync(path.join(RESULTS_DIR, fileName), markdown);
+  console.log(`\nwrote ${path.relative(ROOT, jsonPath)} and bench/results/${fileName}`);
+}

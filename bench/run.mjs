@@ -1,6 +1,5 @@
 // HTTP overhead benchmark: Rampart against bare Fastify, a byte-floor Fastify,
 // Fastify with official plugins and the Express stack. See bench/README.md.
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -15,6 +14,8 @@ import {
   startRampartServer,
   stopAll,
   stopServer,
+  writeRawResults,
+  writeSummary,
 } from './lib.mjs';
 import { FOREIGN_CPU_LIMIT, busyMachineNote, fmt, interleave, mdTable, measure, positiveNumber, ratioOf, requestsPerCpu, table } from './measure.mjs';
 import { runStartupBench } from './startup.mjs';
@@ -26,7 +27,6 @@ const CONNECTIONS = 50;
 const PIPELINING = 1;
 const ROUTE = '/bench/json';
 const EXPECTED_BODY = { hello: 'world', items: [1, 2, 3] };
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 
 const TARGETS = [
   { ratio: 'c/b', min: 0.8, why: 'Rampart keeps ≥ 80 % of the byte floor' },
@@ -298,10 +298,7 @@ async function main() {
     notes,
   };
 
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-  const jsonPath = path.join(RESULTS_DIR, `http-${stamp}.json`);
-  fs.writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  const jsonPath = writeRawResults('http', startedAt, results);
 
   const md = [
     `# Rampart HTTP bench — ${results.startedAt}`,
@@ -346,8 +343,7 @@ async function main() {
     ...(Object.keys(skipped).length ? ['## Skipped', '', ...Object.entries(skipped).map(([k, r]) => `- (${k}) ${ALL_PEERS.find((p) => p.key === k).name}: ${r}`), ''] : []),
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ].join('\n');
-  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), md);
-  console.log(`\nwrote ${path.relative(ROOT, jsonPath)} and bench/results/latest.md`);
+  writeSummary('latest.md', md, jsonPath);
 
   if (process.env.BENCH_STRICT === '1') {
     const failed = targets.some((t) => t.pass !== true) || (startup.status === 'ok' ? !startup.pass : true);

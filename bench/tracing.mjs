@@ -3,11 +3,10 @@
 // optionally against an earlier build (BENCH_BASELINE_CLI) to show that tracing off costs
 // nothing. See bench/README.md.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { ROOT, httpGet, installCleanup, median, sleep, startPeerServer, startRampartServer, stopAll, stopServer } from './lib.mjs';
+import { ROOT, httpGet, installCleanup, median, sleep, startPeerServer, startRampartServer, stopAll, stopServer, writeRawResults, writeSummary } from './lib.mjs';
 import { FOREIGN_CPU_LIMIT, busyMachineNote, fmt, interleave, mdTable, measure, medianOf, percentile, positiveNumber, ratioOf, requestsPerCpu, table } from './measure.mjs';
 
 const DURATION_S = positiveNumber('BENCH_DURATION_S', 5);
@@ -17,7 +16,6 @@ const ROUNDS = positiveNumber('BENCH_ROUNDS', 7);
 const CONNECTIONS = 50;
 const ROUTE = '/bench/json';
 const EXPECTED_BODY = { hello: 'world', items: [1, 2, 3] };
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 const BASELINE_CLI = process.env.BENCH_BASELINE_CLI ? path.resolve(ROOT, process.env.BENCH_BASELINE_CLI) : undefined;
 // The OTel SDK's batch processor sends at least this often (Rampart's default); spans still
 // queued when the load stops are counted after it.
@@ -252,10 +250,7 @@ async function main() {
     collector: sinkStats,
     notes,
   };
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
-  const jsonPath = path.join(RESULTS_DIR, `tracing-${stamp}.json`);
-  fs.writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+  const jsonPath = writeRawResults('tracing', startedAt, results);
 
   const md = [
     `# Rampart tracing bench — ${results.startedAt}`,
@@ -301,8 +296,7 @@ async function main() {
     '',
     ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
   ].join('\n');
-  fs.writeFileSync(path.join(RESULTS_DIR, 'tracing-latest.md'), md);
-  console.log(`\nwrote ${path.relative(ROOT, jsonPath)} and bench/results/tracing-latest.md`);
+  writeSummary('tracing-latest.md', md, jsonPath);
 
   if (process.env.BENCH_STRICT === '1' && targets.some((t) => !t.met)) {
     console.log('BENCH_STRICT=1: a target was missed or could not be measured');

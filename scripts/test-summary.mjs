@@ -13,6 +13,10 @@ if (runs.length === 0) {
   process.exit(2);
 }
 
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+const firstLines = (messages = []) => messages.flatMap((m) => m.replace(ANSI, '').split('\n').filter((l) => l.trim() !== '').slice(0, 4));
+
 const total = { passed: 0, failed: 0, skipped: 0 };
 let ok = true;
 for (const { label, file } of runs) {
@@ -37,7 +41,11 @@ for (const { label, file } of runs) {
   for (const result of brokenFiles) console.log(`failed (${label}): ${result.name}: ${(result.message ?? '').split('\n')[0]}`);
   for (const result of report.testResults) {
     for (const test of result.assertionResults) {
-      if (test.status === 'failed') console.log(`failed (${label}): ${test.fullName} (${result.name})`);
+      if (test.status === 'failed') {
+        console.log(`failed (${label}): ${test.fullName} (${result.name})`);
+        // The suite's own output of an earlier line may be cut from what CI keeps: say why here too.
+        for (const line of firstLines(test.failureMessages)) console.log(`    ${line}`);
+      }
       if (test.status === 'pending' || test.status === 'skipped' || test.status === 'todo') console.log(`skipped (${label}): ${test.fullName} (${result.name})`);
     }
   }

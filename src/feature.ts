@@ -15,6 +15,7 @@ import type { JobDefinition, JobQueue } from './platform/queue/job-types.js';
 import type { RedisConnection } from './platform/redis/redis-connection.js';
 import type { SecretStore } from './platform/secrets/secret-store.js';
 import type { ObjectStorage } from './platform/storage/object-storage.js';
+import type { OutgoingObserver } from './platform/outgoing/outgoing-calls.js';
 import type { Tracing } from './platform/tracing/tracing.js';
 
 /** What the platform hands every feature: built once per process, shared, closed by main.ts. */
@@ -34,6 +35,8 @@ export interface Platform {
   redis: RedisConnection | undefined;
   /** Set when an OTLP endpoint is configured: spans for work a feature wants to show in traces. */
   tracing: Tracing | undefined;
+  /** Set with tracing: hand it to a client a feature builds itself (an S3 client), and its calls become spans. */
+  outgoingCalls: OutgoingObserver | undefined;
   /** Set when SENTRY_DSN is configured: report an error a feature caught but an operator must see. */
   errorReports: ErrorReports | undefined;
   /** What this process runs: the HTTP server, the job worker, or both (`npm start`). */

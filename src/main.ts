@@ -5,6 +5,7 @@ import { authFeature } from './features/auth/feature.js';
 import { contactFeature } from './features/contact/feature.js';
 import { documentsFeature } from './features/documents/feature.js';
 import { backupFeature } from './ops/backup/feature.js';
+import { secretAgesFeature } from './ops/secrets/feature.js';
 import { formatHost, startMetricsServer } from './platform/metrics/metrics-server.js';
 import type { Logger } from './platform/log/logger.js';
 import type { SecretStore } from './platform/secrets/secret-store.js';
@@ -19,6 +20,7 @@ export const FEATURES: readonly FeatureDefinition[] = [
   contactFeature,
   documentsFeature,
   backupFeature,
+  secretAgesFeature,
 ];
 
 export interface RampartOptions {

@@ -60,6 +60,7 @@ export async function backupVerifyCommand(which: string, options: { to?: string;
     const report = await verifyNow(config, which, { destination: options.to, progress: cliProgress() });
     if (options.json) return void out.write(`${JSON.stringify(report)}\n`);
     out.write(`restore drill of ${report.id} passed: ${report.tables.compared} tables match (counts and checksums), migration ${report.migrations.restored ?? 'none'}, ${(report.durationMs / 1000).toFixed(1)} s\n`);
+    if (report.leftoversDropped.length > 0) out.write(`dropped ${report.leftoversDropped.length} scratch databases that killed drills left over a day ago: ${report.leftoversDropped.join(', ')}\n`);
   });
 }
 

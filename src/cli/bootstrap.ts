@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type LoadOptions } from '../config/load.js';
 import { generatedSecretsProvider, generateSecretValue, REQUIRED_SECRETS } from '../config/dev-secrets.js';
 import { unsafeSettings } from '../config/production-guard.js';
-import { configSchema, type Config, type Field } from '../config/schema.js';
+import { configSchema, SECRET_KEYS, type Config, type Field } from '../config/schema.js';
 import { DataDirInUse } from '../platform/db/data-dir-lock.js';
 import { openDatabase, type DatabaseHandle } from '../platform/db/database.js';
 import { chainFromSettings } from '../platform/secrets/chain-from-settings.js';
@@ -25,10 +25,7 @@ export class CliExit extends Error {
   }
 }
 
-/** Env names of the schema's secret fields: what the providers may supply. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(
-  (Object.values(configSchema) as Field[]).filter((f) => f.secret).map((f) => f.env),
-);
+export { SECRET_KEYS };
 const propertyOf = new Map((Object.entries(configSchema) as Array<[string, Field]>).map(([name, f]) => [f.env, name]));
 
 export interface Runtime {

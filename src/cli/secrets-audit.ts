@@ -1,7 +1,6 @@
-import { ageOf, fieldKeyCreatedAt, formatAudit, type AgePolicy, type SecretAge } from '../ops/secrets/secret-ages.js';
-import { passwordInUrl } from '../platform/db/failure-reason.js';
+import { formatAudit, type SecretAge } from '../ops/secrets/secret-ages.js';
+import { agePolicyOf, chainSecretAges, databaseSecretAges, unreadDatabaseSecrets } from '../ops/secrets/secret-audit.js';
 import { failureReason } from '../platform/secrets/secret-store.js';
-import { explainMissingTables, IdentityTablesMissing } from '../features/auth/signing-keys.js';
 import { DataDirInUse } from '../platform/db/data-dir-lock.js';
 import { CliExit, databaseInUseExit, EXIT, openDatabaseFor, resolveRuntime, SECRET_KEYS, type Runtime } from './bootstrap.js';
 
@@ -39,53 +38,18 @@ export interface SecretAudit {
 
 /** Every secret's age against the policy: the chain's secrets, then those the database holds. */
 export async function auditSecretAges({ config, secrets }: Runtime, now: Date): Promise<SecretAudit> {
-  const policy: AgePolicy = {
-    jwtDays: config.secretMaxAgeJwtDays,
-    encryptionKeyDays: config.secretMaxAgeEncryptionKeyDays,
-    apiKeyDays: config.secretMaxAgeApiKeyDays,
-    databasePasswordDays: config.secretMaxAgeDatabasePasswordDays,
-  };
-  const rows: SecretAge[] = [];
-  for (const key of [...SECRET_KEYS].sort()) {
-    const secret = secrets.resolved(key);
-    if (!secret) continue;
-    if (key === 'FIELD_ENCRYPTION_KEYS') {
-      const { kid, createdAt } = fieldKeyCreatedAt(secret.value);
-      rows.push(ageOf({ name: key, source: secret.source, version: `${kid}${secret.version ? ` (${secret.version})` : ''}`, changedAt: createdAt ?? secret.changedAt }, policy, now));
-    } else if (key === 'DATABASE_URL' && passwordInUrl(secret.value) === undefined) {
-      rows.push(ageOf({ name: key, source: secret.source, version: secret.version, note: 'no password inside' }, policy, now));
-    } else {
-      rows.push(ageOf({ name: key, source: secret.source, version: secret.version, changedAt: secret.changedAt, previous: secrets.previous(key) }, policy, now));
-    }
-  }
-  const held = await databaseHeldSecrets(config, secrets, policy, now);
-  rows.push(...held.rows);
-  return { rows, unchecked: held.failure ? held.rows.map((r) => r.name) : [], ...(held.failure ? { failure: held.failure } : {}) };
-}
-
-/** The JWT signing key and the users' API keys live in the database, not in a provider. */
-async function databaseHeldSecrets(config: Runtime['config'], secrets: Runtime['secrets'], policy: AgePolicy, now: Date): Promise<{ rows: SecretAge[]; failure?: unknown }> {
+  const policy = agePolicyOf(config);
+  const rows = chainSecretAges(secrets, SECRET_KEYS, policy, now);
   let database;
   try {
     // Not openCommandDatabase: the rest of the report is still worth printing.
     database = await openDatabaseFor(config, secrets);
-    const key = await database.db.selectFrom('signing_keys').select(['kid', 'created_at']).where('retired_at', 'is', null).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-    const keys = await database.db.selectFrom('api_keys').select(['created_at']).where('revoked_at', 'is', null).execute();
-    const oldest = keys.reduce<Date | undefined>((min, k) => (!min || k.created_at < min ? k.created_at : min), undefined);
-    return {
-      rows: [
-        ageOf({ name: 'jwt-signing-key', source: 'database', version: key?.kid, changedAt: key?.created_at, note: key ? undefined : 'none yet' }, policy, now),
-        ageOf({ name: 'api-keys', source: 'database', version: `${keys.length} active`, changedAt: oldest, note: keys.length === 0 ? 'none active' : undefined }, policy, now),
-      ],
-    };
-  } catch (error) {
-    // Reachable but never migrated: there is no key to age, which is an answer, not a gap.
-    if (explainMissingTables(error) instanceof IdentityTablesMissing) {
-      const note = 'none (database not migrated)';
-      return { rows: [ageOf({ name: 'jwt-signing-key', source: 'database', note }, policy, now), ageOf({ name: 'api-keys', source: 'database', note }, policy, now)] };
-    }
-    const note = error instanceof DataDirInUse ? `not checked: embedded database in use by pid ${error.pid}` : `not checked: database unavailable (${failureReason(error)})`;
-    return { rows: [ageOf({ name: 'jwt-signing-key', source: 'database', note }, policy, now), ageOf({ name: 'api-keys', source: 'database', note }, policy, now)], failure: error };
+    rows.push(...(await databaseSecretAges(database.db, policy, now)));
+    return { rows, unchecked: [] };
+  } catch (failure) {
+    const note = failure instanceof DataDirInUse ? `not checked: embedded database in use by pid ${failure.pid}` : `not checked: database unavailable (${failureReason(failure)})`;
+    const unread = unreadDatabaseSecrets(note, policy, now);
+    return { rows: [...rows, ...unread], unchecked: unread.map((r) => r.name), failure };
   } finally {
     await database?.close();
   }

@@ -67,6 +67,11 @@ describe('loadConfig', () => {
     expect(problems({ DOCUMENTS_PURGE_SCHEDULE: 'hourly' })).toEqual([expect.stringMatching(/^DOCUMENTS_PURGE_SCHEDULE: expected a cron expression/)]);
     expect(problems({ DOCUMENTS_ORPHAN_SWEEP_SCHEDULE: '* * *' })).toEqual([expect.stringMatching(/^DOCUMENTS_ORPHAN_SWEEP_SCHEDULE: expected a cron expression/)]);
     expect(problems({ UPLOAD_MAX_BYTES: '0' })).toEqual(['UPLOAD_MAX_BYTES: must be ≥ 1, got 0']);
+    // An old name is refused by name, never echoing the key it holds.
+    expect(problems({ BACKUP_AGE_IDENTITY: 'AGE-SECRET-KEY-1OLDNAME', BACKUP_AGE_RECIPIENTS: 'age1old' })).toEqual([
+      'BACKUP_AGE_RECIPIENTS: renamed BACKUP_RECIPIENTS; set that instead',
+      'BACKUP_AGE_IDENTITY: renamed BACKUP_IDENTITY; set that instead',
+    ]);
   });
 
   it('takes one address as CONTACT_INBOX and refuses anything else, naming the variable', () => {

@@ -54,6 +54,9 @@ const rules: readonly Rule[] = [
 
 const isSecret = (name: keyof typeof configSchema) => (configSchema[name] as Field).secret === true;
 
+// Settings an earlier build read under another name: ignoring one silently would drop it.
+const RENAMED: Record<string, string> = { BACKUP_AGE_RECIPIENTS: 'BACKUP_RECIPIENTS', BACKUP_AGE_IDENTITY: 'BACKUP_IDENTITY' };
+
 /** Parses and validates the environment into a typed Config, listing every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): Omit<Config, 'generatedSecrets'> {
   const deferSecrets = options.secrets === 'later';
@@ -77,6 +80,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): O
     if (name.startsWith(OWN_PREFIX) && !known.has(name)) {
       problems.push(`${name}: unknown setting (known: ${[...known].filter((k) => k.startsWith(OWN_PREFIX)).join(', ')})`);
     }
+  }
+
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (env[old] !== undefined) problems.push(`${old}: renamed ${now}; set that instead`);
   }
 
   for (const rule of rules) {

@@ -133,8 +133,8 @@ export const configSchema = {
   documentsOrphanSweepSchedule: field({ env: 'DOCUMENTS_ORPHAN_SWEEP_SCHEDULE', kind: 'string', default: '43 3 * * *', description: 'Cron expression (UTC) of the job that deletes stored objects no document row points to (left by a crash mid-upload; only `<tenant>/<document>` keys older than an hour). It lists the whole store, so daily by default.' }),
 
   backupDestination: field({ env: 'BACKUP_DESTINATION', kind: 'string', description: 'Where `rampart backup` and the scheduled backups write: a directory, or `s3://bucket/prefix` (multipart uploads with `S3_SSE`; `S3_REGION`, `S3_ENDPOINT`, `S3_FORCE_PATH_STYLE` apply as for documents). Unset: `RAMPART_DATA_DIR/backups`.' }),
-  backupAgeRecipients: field({ env: 'BACKUP_AGE_RECIPIENTS', kind: 'list', default: [], description: 'Comma-separated age public keys (`age1…`, from `age-keygen`) every backup is encrypted to; the machine making backups needs no private key. Unset: development generates a key pair into `RAMPART_DATA_DIR/backup-age-key.txt` (0600); production refuses to back up.' }),
-  backupAgeIdentity: field({ env: 'BACKUP_AGE_IDENTITY', kind: 'string', secret: true, description: 'The age private key (`AGE-SECRET-KEY-1…`) that opens backups, for `rampart backup verify`, `rampart restore` and the scheduled drill. Unset in development: the generated key file.' }),
+  backupRecipients: field({ env: 'BACKUP_RECIPIENTS', kind: 'list', default: [], description: 'Comma-separated age public keys (`age1…`, from `age-keygen`) every backup is encrypted to; the machine making backups needs no private key. Unset: development generates a key pair into `RAMPART_DATA_DIR/backup-age-key.txt` (0600); production refuses to back up.' }),
+  backupIdentity: field({ env: 'BACKUP_IDENTITY', kind: 'string', secret: true, description: 'The age private key (`AGE-SECRET-KEY-1…`) that opens backups, for `rampart backup verify`, `rampart restore` and the scheduled drill. Unset in development: the generated key file.' }),
   backupPitrCipherPass: field({ env: 'BACKUP_PITR_CIPHER_PASS', kind: 'string', secret: true, description: 'Passphrase of the pgBackRest repository (`repo1-cipher-type=aes-256-cbc`) for point-in-time recovery; `rampart backup pitr-config --write DIR` writes it into a 0600 `pgbackrest.conf` and never prints it. Generate one with `openssl rand -base64 48`.' }),
   backupSchedule: field({ env: 'BACKUP_SCHEDULE', kind: 'string', default: '7 * * * *', description: 'Cron expression (UTC) of the worker\'s backup (label `scheduled`), one at a time across all workers; `off` disables it. Needs `DATABASE_URL`.' }),
   backupPruneSchedule: field({ env: 'BACKUP_PRUNE_SCHEDULE', kind: 'string', default: '37 * * * *', description: 'Cron expression (UTC) of the worker\'s retention run (`rampart backup prune`); `off` disables it.' }),
@@ -152,7 +152,7 @@ export const configSchema = {
   headersTimeoutMs: field({ env: 'HEADERS_TIMEOUT_MS', kind: 'int', default: 10_000, min: 1, description: 'Time a client has to send its request headers (slowloris guard).' }),
   keepAliveTimeoutMs: field({ env: 'KEEP_ALIVE_TIMEOUT_MS', kind: 'int', default: 5_000, min: 1, description: 'Idle keep-alive connections are closed after this long.' }),
   shutdownGraceMs: field({ env: 'SHUTDOWN_GRACE_MS', kind: 'int', default: 10_000, min: 0, description: 'On SIGTERM/SIGINT, time in-flight requests get to finish before the process exits.' }),
-  shutdownDelayMs: field({ env: 'SHUTDOWN_DELAY_MS', kind: 'int', min: 0, max: 600_000, description: 'On SIGTERM, keep serving (readiness 503, `Connection: close`) this long before closing the port, so load balancers stop routing first. Default: 5000 in production (cover the time your load balancer takes to notice: Kubernetes endpoint propagation, probe interval × failure threshold), 0 in development.' }),
+  shutdownDelayMs: field({ env: 'SHUTDOWN_DELAY_MS', kind: 'int', min: 0, max: 600_000, description: 'On SIGTERM, keep serving (readiness 503, `Connection: close` to clients but not to `TRUSTED_PROXIES`) this long before closing the port, so load balancers stop routing first. Default: 5000 in production (cover the time your load balancer takes to notice: Kubernetes endpoint propagation, probe interval × failure threshold), 0 in development.' }),
 
   workerConcurrency: field({ env: 'WORKER_CONCURRENCY', kind: 'int', default: 8, min: 1, max: 256, description: 'Jobs one worker process runs at once.' }),
   jobPollIntervalMs: field({ env: 'JOB_POLL_INTERVAL_MS', kind: 'int', default: 1_000, min: 10, max: 60_000, description: 'How often an idle worker looks for ready jobs (delayed jobs and retries). New jobs wake workers at once through LISTEN/NOTIFY.' }),
@@ -192,3 +192,8 @@ export type Config = {
   /** Names of values that were generated (development only); production refuses them. */
   readonly generatedSecrets: readonly string[];
 };
+
+/** Env names of the schema's secret fields: what the secrets providers may supply. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(
+  (Object.values(configSchema) as Field[]).filter((f) => f.secret).map((f) => f.env),
+);

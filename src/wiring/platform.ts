@@ -17,10 +17,11 @@ import { createJobQueue } from '../platform/queue/job-queue.js';
 import type { JobDefinition } from '../platform/queue/job-types.js';
 import { createRedisConnection, redisConfigured } from '../platform/redis/redis-connection.js';
 import { createSecretStore, type SecretStore } from '../platform/secrets/secret-store.js';
+import type { OutgoingObserver } from '../platform/outgoing/outgoing-calls.js';
 import { createObjectStorage, type StorageSettings } from '../platform/storage/create-storage.js';
 import { queryDurationObserver, registerDatabaseMetrics, registerProcessMetrics, registerRedisMetrics } from './platform-metrics.js';
 import { FLUSH_ON_EXIT_MS, reportUncaughtErrors, startErrorReportsIfConfigured } from './error-reports.js';
-import { commandSpans, observeBoth, querySpans, registerTracingMetrics, startTracingIfConfigured, traceLogFields } from './tracing.js';
+import { commandSpans, observeBoth, outgoingSpans, querySpans, registerTracingMetrics, startTracingIfConfigured, traceLogFields } from './tracing.js';
 import { liveSecret, redactRotatedSecrets, rotateFieldKeysLive, secretsOf } from '../secrets-wiring.js';
 
 export interface RunningPlatform {
@@ -99,8 +100,9 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
     // definitions need the queue (a job may enqueue another), hence the late binding.
     const jobDefinitions: JobDefinition[] = [];
     const queue = createJobQueue({ definitions: jobDefinitions, traceparent: tracing?.currentTraceparent });
-    const storage = await createObjectStorage(storageSettings(config));
-    const mailer = createMailer({ smtpUrl: liveSecret(secrets, 'SMTP_URL', config.smtpUrl), outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom });
+    const observeCalls = tracing && outgoingSpans(tracing);
+    const storage = await createObjectStorage(storageSettings(config, observeCalls));
+    const mailer = createMailer({ smtpUrl: liveSecret(secrets, 'SMTP_URL', config.smtpUrl), outboxDirectory: join(config.dataDir, 'outbox'), from: config.mailFrom, observe: observeCalls });
     const redisSettings = {
       url: config.redisUrl,
       sentinels: config.redisSentinels,
@@ -116,7 +118,7 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
       registerRedisMetrics(metrics, redis, tracing && commandSpans(tracing));
     }
 
-    const platform: Platform = { config, logger, db: database.db, queue, storage, mailer, fieldKeys, metrics, secrets, redis, tracing, errorReports, roles };
+    const platform: Platform = { config, logger, db: database.db, queue, storage, mailer, fieldKeys, metrics, secrets, redis, tracing, outgoingCalls: observeCalls, errorReports, roles };
     return { platform, logging, database, jobDefinitions, close };
   } catch (err) {
     await close();
@@ -124,7 +126,7 @@ export async function openPlatform(config: Config, roles: Platform['roles'], loa
   }
 }
 
-function storageSettings(config: Config): StorageSettings {
+function storageSettings(config: Config, observe: OutgoingObserver | undefined): StorageSettings {
   if (config.storageDriver === 'local') return { driver: 'local', dataDir: config.dataDir };
   return {
     driver: 's3',
@@ -134,5 +136,6 @@ function storageSettings(config: Config): StorageSettings {
     endpoint: config.s3Endpoint,
     forcePathStyle: config.s3ForcePathStyle,
     encryption: { algorithm: config.s3Sse as 'AES256' | 'aws:kms', kmsKeyId: config.s3SseKmsKeyId },
+    observe,
   };
 }

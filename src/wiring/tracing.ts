@@ -5,6 +5,7 @@ import type { Platform } from '../feature.js';
 import { packageVersion } from '../package-info.js';
 import type { QueryObserver } from '../platform/db/observed-dialect.js';
 import type { Metrics } from '../platform/metrics/registry.js';
+import type { OutgoingObserver } from '../platform/outgoing/outgoing-calls.js';
 import type { CommandObserver } from '../platform/redis/observed-commands.js';
 import type { SamplerName, Tracing } from '../platform/tracing/tracing.js';
 
@@ -37,6 +38,11 @@ export function traceLogFields(tracing: Tracing): () => Record<string, unknown> 
 /** A statement as a span: the SQL as compiled, with placeholders, never the parameter values. */
 export function querySpans(tracing: Tracing, system: 'postgresql'): QueryObserver {
   return (query) => tracing.childSpan(`db ${query.sql.trimStart().split(/\s/, 1)[0]!.toLowerCase()}`, { 'db.system.name': system, 'db.query.text': query.sql }) ?? noop;
+}
+
+/** S3 requests and SMTP sends as client spans. */
+export function outgoingSpans(tracing: Tracing): OutgoingObserver {
+  return (call) => tracing.childSpan(call.name, call.attributes) ?? noop;
 }
 
 export function commandSpans(tracing: Tracing): CommandObserver {

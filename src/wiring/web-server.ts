@@ -11,7 +11,7 @@ import { databaseOutage } from '../platform/db/failure-reason.js';
 import { healthRoutes } from '../platform/health/health-routes.js';
 import { createReadiness, publicReadinessDetail } from '../platform/health/readiness-report.js';
 import type { DependencyCheck } from '../platform/health/readiness.js';
-import { watchPressure, type PressureGauge } from '../platform/http/load-shedding.js';
+import { pressureGauge, type PressureGauge } from '../platform/http/load-shedding.js';
 import { PROBE_PATHS, pathOf } from '../platform/http/probe-paths.js';
 import { sendProblem } from '../platform/http/problem.js';
 import { buildHttpServer } from '../platform/http/server.js';
@@ -73,7 +73,7 @@ export async function startWebServer(
   // Operators get the whole report on the internal port, whatever the public one tells.
   runtime.internal.serveJson('/readiness', () => readiness.report('full'));
   registerWorkerCensusMetrics(metrics, platform.db);
-  const pressure = watchPressure({ maxEventLoopDelayMs: config.loadShedMaxEventLoopDelayMs, maxHeapUsedBytes: config.loadShedMaxHeapUsedBytes });
+  const pressure = pressureGauge({ maxEventLoopDelayMs: config.loadShedMaxEventLoopDelayMs, maxHeapUsedBytes: config.loadShedMaxHeapUsedBytes });
   const rateLimits = config.rateLimitEnabled ? rateLimitPlugin(config, metrics, platform.redis) : undefined;
   const app = await buildHttpServer({
     logger,
@@ -104,6 +104,7 @@ export async function startWebServer(
   });
   try {
     await app.listen({ port: config.port, host: config.host });
+    pressure.start();
   } catch (err) {
     pressure.stop();
     await app.close();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateTotp } from '../../src/features/auth/primitives/totp.js';
 import { authEnv, bearer, logIn, postJson, signUp, uniqueEmail, withDatabase, type TokenPair, rampartOnFreshDatabase } from '../support/auth-client.js';
 import { databaseTargets } from '../support/databases.js';
+import { readSeries } from '../support/metrics-text.js';
 import { startRampart, type HttpResponse } from '../support/rampart-process.js';
 
 const STEP_MS = 30_000;
@@ -101,8 +102,13 @@ describe.each(databaseTargets())('TOTP MFA on $name', (factory) => {
       expect((await me(pair.access_token)).status).toBe(200);
       expect((await postJson(suite.rampart, '/v1/auth/refresh', { refresh_token: pair.refresh_token })).status).toBe(200);
 
+      const counted = ['auth_mfa_failures_total', 'auth_failures_total{reason="mfa_invalid"}'];
+      const before = await readSeries(suite.rampart, counted);
       const replay = await verify({ mfa_token: (await passwordStep(email)).mfa_token, code });
       expectProblem(replay, 401, 'invalid-mfa-code');
+      // A wrong code counts as an MFA failure on the metrics port.
+      const after = await readSeries(suite.rampart, counted);
+      expect(counted.map((series) => after[series]! - before[series]!)).toEqual([1, 1]);
     });
 
     it('accepts a backup code once', async () => {

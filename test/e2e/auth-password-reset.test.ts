@@ -135,7 +135,7 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
   describe.skipIf(!factory.available)('a web process without a worker', () => {
     const web = rampartOnFreshDatabase(factory, {}, ['serve']);
 
-    it('answers an existing and an unknown address in the same time (paired median within 20 %): the request path does the same work', async () => {
+    it('answers an existing and an unknown address in the same time, the next request included (paired median within 20 %): the request path and what it leaves behind do the same work', async () => {
       const rounds = 80;
       const accounts: string[] = [];
       for (let i = 0; i < rounds; i++) {
@@ -143,11 +143,18 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
         await signUp(web.rampart, email);
         accounts.push(email);
       }
+      // A probe and the request right after it, timed together: work the probe leaves behind
+      // once answered (a token written, a mail sent, for a real account only) delays the next
+      // request on the same process, which an attacker can time as easily as the probe.
+      const follower = uniqueEmail('forgot-follower');
       const timed = async (email: string) => {
         const start = performance.now();
         const res = await postJson(web.rampart, '/v1/auth/password/forgot', { email });
+        const next = await postJson(web.rampart, '/v1/auth/password/forgot', { email: follower });
         const elapsed = performance.now() - start;
-        expect(res.status).toBe(202);
+        expect([res.status, next.status]).toEqual([202, 202]);
+        // What is left over settles before the next measurement, so each carries its own.
+        await new Promise((resolve) => setTimeout(resolve, 20));
         return elapsed;
       };
       for (let i = 0; i < 5; i++) await timed(uniqueEmail('forgot-warm-up'));
@@ -166,6 +173,8 @@ describe.each(databaseTargets())('password reset on $name', (factory) => {
       const typical = (ratios[mid - 1]! + ratios[mid]!) / 2;
       expect(typical, `median unknown/known ratio of ${rounds} pairs`).toBeGreaterThan(0.8);
       expect(typical, `median unknown/known ratio of ${rounds} pairs`).toBeLessThan(1.25);
+      // The build before this check (f8bde8f: a token and a mail for real accounts only, after
+      // the answer) gave 0.74 and 0.78 on an idle machine.
     }, 120_000);
 
     it('does the same work for a known and an unknown address: one job each, no lookup result written until a worker runs it', async () => {

@@ -9,7 +9,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
 import { backupFiles, backupsDir, cli, metadataOf, onDatabase, onlyBackupId, seedLedger, URL_PASSWORD } from '../support/backup-fixtures.js';
-import { repoRoot } from '../support/rampart-process.js';
+import { startPrivatePostgres } from '../support/private-postgres.js';
+import { repoRoot, runCli } from '../support/rampart-process.js';
 
 const run = promisify(execFile);
 const ROWS = 1_500;
@@ -95,7 +96,8 @@ describe.each(databaseTargets())('backups on $name', (factory) => {
     expect(JSON.parse(after.stdout).backups[0].verified).toBe('passed');
     if (target.url) {
       const scratch = await adminQuery("select datname from pg_database where datname like 'rampart_drill_%'");
-      expect(scratch.filter((r) => String(r.datname).startsWith(`rampart_drill_${id.slice(0, 8)}`))).toEqual([]);
+      // This drill's own scratch database; another test's scheduled drill may be running today.
+      expect(scratch.filter((r) => String(r.datname).startsWith(`rampart_drill_${id.toLowerCase().replace(/[^a-z0-9]/g, '')}_`))).toEqual([]);
     }
   }, SLOW);
 
@@ -124,7 +126,7 @@ describe.each(databaseTargets())('backups on $name', (factory) => {
   it('verify with the wrong key says "cannot decrypt with this identity", without a stack trace or the key', async (ctx) => {
     ctx.skip(!factory.available, factory.skipReason);
     const wrong = await generateX25519Identity();
-    const result = await cli(target, ['backup', 'verify', id], { BACKUP_AGE_IDENTITY: wrong });
+    const result = await cli(target, ['backup', 'verify', id], { BACKUP_IDENTITY: wrong });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('cannot decrypt with this identity');
     expect(result.stderr).not.toContain(wrong);
@@ -285,7 +287,7 @@ describe('backup faults (PostgreSQL)', () => {
     }
   }, SLOW);
 
-  it('production refuses to back up without BACKUP_AGE_RECIPIENTS and generates no key', async (ctx) => {
+  it('production refuses to back up without BACKUP_RECIPIENTS and generates no key', async (ctx) => {
     ctx.skip(!postgres!.available, postgres!.skipReason);
     const production = {
       RAMPART_ENV: 'production', APP_SECRET: 'p'.repeat(40), FIELD_ENCRYPTION_KEYS: `prod1:${'k'.repeat(43)}`, API_KEY_PEPPER: 'q'.repeat(40),
@@ -294,7 +296,36 @@ describe('backup faults (PostgreSQL)', () => {
     const dataDir = mkdtempSync(join(tools, 'production-'));
     const result = await cli(target, ['backup'], { ...production, RAMPART_DATA_DIR: dataDir });
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('BACKUP_AGE_RECIPIENTS is not set');
+    expect(result.stderr).toContain('BACKUP_RECIPIENTS is not set');
     expect(existsSync(join(dataDir, 'backup-age-key.txt'))).toBe(false);
+  }, SLOW);
+
+  // On a server of its own: a drill elsewhere in the suite, on the shared one, would sweep the
+  // planted leftover first.
+  it('a drill drops the scratch databases killed drills left over a day ago, and nothing else', async (ctx) => {
+    ctx.skip(!postgres!.available, postgres!.skipReason);
+    const server = await startPrivatePostgres();
+    try {
+      await server.query('create table ledger (id int primary key, note text)');
+      await server.query("insert into ledger select g, 'row ' || g from generate_series(1, 50) g");
+      const env = { RAMPART_DATA_DIR: mkdtempSync(join(tools, 'leftovers-')), DATABASE_URL: server.url, LOG_LEVEL: 'warn' };
+      const backup = await runCli(['backup'], env);
+      expect(backup.code, backup.stderr).toBe(0);
+      // A drill killed two days ago, one that began a minute ago, and a database we did not make.
+      const [old, recent, foreign] = ['rampart_drill_killed', 'rampart_drill_running', 'rampart_drill_foreign'];
+      const made = (ago: number) => `rampart restore drill scratch database, created ${new Date(Date.now() - ago).toISOString()}`;
+      for (const name of [old, recent, foreign]) await server.query(`create database ${name}`);
+      await server.query(`comment on database ${old} is '${made(2 * 24 * 3600 * 1000)}'`);
+      await server.query(`comment on database ${recent} is '${made(60 * 1000)}'`);
+
+      const drill = await runCli(['backup', 'verify', 'latest', '--json'], env);
+      expect(drill.code, drill.stderr).toBe(0);
+      expect(JSON.parse(drill.stdout)).toMatchObject({ ok: true, leftoversDropped: [old] });
+      // The drill's own scratch database is gone too.
+      const left = (await server.query("select datname from pg_database where datname like 'rampart\\_drill\\_%' order by 1")).rows.map((r) => r.datname);
+      expect(left).toEqual([foreign, recent]);
+    } finally {
+      await server.destroy();
+    }
   }, SLOW);
 });

@@ -3,12 +3,12 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_APP_SECRET } from '../support/auth-client.js';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
 import { cliPath, fixturePlugin, repoRoot, runCli } from '../support/rampart-process.js';
-import { freePort, SITE, startNginx, type RunningProxy } from '../support/reverse-proxy.js';
+import { startProxyLoad, type ProxyLoad } from '../support/proxy-load.js';
+import { freePort, startNginx, type RunningProxy } from '../support/reverse-proxy.js';
 import { createTestAuthority } from '../support/test-certificates.js';
 
 // DEP-3 proven: `rampart deploy` switches blue-green behind the shipped nginx configuration
@@ -25,9 +25,7 @@ describe.skipIf(!postgres.available)('rampart deploy behind nginx under load', (
   let dir: string;
   let env: Record<string, string>;
   const ports = { blue: 0, green: 0, blueMetrics: 0, greenMetrics: 0 };
-  let load: autocannon.Instance;
-  let loadDone: Promise<autocannon.Result>;
-  const statuses = new Map<number, number>();
+  let load: ProxyLoad | undefined;
   const figures: string[] = [];
 
   /** The deploy file for one release: how its colours start (with `extra` environment) and stop. */
@@ -55,7 +53,7 @@ describe.skipIf(!postgres.available)('rampart deploy behind nginx under load', (
   // From the breaking-migration test on, the releases carry one more migration.
   const migrations = () => path.join(dir, 'migrations');
   const releaseThroughProxy = async () => (JSON.parse((await proxy.request('/test/release')).body) as { release: string }).release;
-  const answered = () => [...statuses.values()].reduce((a, b) => a + b, 0);
+  const answered = () => load?.answered() ?? 0;
 
   beforeAll(async () => {
     target = await postgres.create();
@@ -85,20 +83,7 @@ describe.skipIf(!postgres.available)('rampart deploy behind nginx under load', (
     expect(first.stdout).toMatch(/migrations: applied 0001_platform/);
     expect(await releaseThroughProxy()).toBe('v1');
 
-    loadDone = new Promise((resolve, reject) => {
-      load = autocannon({
-        url: `https://127.0.0.1:${proxy.httpsPort}`,
-        servername: SITE,
-        headers: { host: SITE },
-        requests: [
-          { method: 'GET', path: '/test/release' },
-          { method: 'POST', path: '/test/echo', headers: { host: SITE, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'deploy', age: 3 }) },
-        ],
-        connections: 6,
-        duration: 900,
-      }, (err, result) => (err ? reject(err) : resolve(result)));
-    });
-    load.on('response', (_client, statusCode) => statuses.set(statusCode, (statuses.get(statusCode) ?? 0) + 1));
+    load = startProxyLoad({ httpsPort: proxy.httpsPort, getPath: '/test/release', echoName: 'deploy', connections: 6, durationS: 900 });
   }, 180_000);
 
   /** Stops the load and prints what it saw; the error-rate test runs without it (its 5xx are the point). */
@@ -106,14 +91,12 @@ describe.skipIf(!postgres.available)('rampart deploy behind nginx under load', (
   const stopLoadAndReport = async () => {
     if (loadStopped) return;
     loadStopped = true;
-    load?.stop();
-    const result = await loadDone?.catch(() => undefined);
+    const result = await load?.stop();
     if (result) {
       process.stdout.write([
         'rampart deploy behind nginx, 6 keep-alive connections of GET and POST throughout:',
         ...figures.map((line) => `  ${line}`),
-        `  requests answered: ${answered()} (${[...statuses].map(([code, n]) => `${code}: ${n}`).join(', ')})`,
-        `  failed: ${result.errors + result.timeouts + result.non2xx} (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx})`,
+        ...load!.summary(result).map((line) => `  ${line}`),
         '',
       ].join('\n'));
     }
@@ -131,7 +114,7 @@ describe.skipIf(!postgres.available)('rampart deploy behind nginx under load', (
   });
 
   const noFailuresSoFar = () => {
-    const failures = [...statuses].filter(([code]) => code < 200 || code >= 300);
+    const failures = [...(load?.statuses ?? [])].filter(([code]) => code < 200 || code >= 300);
     expect(failures, 'non-2xx answers through the proxy').toEqual([]);
   };
 

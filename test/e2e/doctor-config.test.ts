@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
+import { runDoctor, type DoctorReport } from '../support/doctor-cli.js';
 import { repoRoot, runCli, startRampart, type RampartProcess } from '../support/rampart-process.js';
 
 // Each case starts the built CLI, some of them a server too: generous on a loaded machine.
@@ -14,8 +15,7 @@ vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 // the production guard's refusals, the settings it lets through, secret ages, backups and
 // alerting. Never a secret's value in what it prints.
 
-interface Finding { id: string; severity: 'critical' | 'warning' | 'info'; message: string; fix: string; docs: string }
-interface Report { score: number; counts: Record<string, number>; checked: string[]; findings: Finding[]; targets: { config?: boolean } }
+type Report = DoctorReport;
 
 const summary = (report: Report) => report.findings.map((f) => `${f.severity} ${f.id}`).sort();
 
@@ -39,16 +39,7 @@ function ownDeployDir(): string {
   return dir;
 }
 
-async function doctorConfig(env: Record<string, string | undefined>, args: string[] = []): Promise<{ code: number | null; report: Report; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await runCli(['doctor', '--config', '--json', ...args], env);
-  let report: Report;
-  try {
-    report = JSON.parse(stdout) as Report;
-  } catch {
-    throw new Error(`doctor printed no JSON (exit ${code}):\n${stdout}\n${stderr}`);
-  }
-  return { code, report, stdout, stderr };
-}
+const doctorConfig = (env: Record<string, string | undefined>, args: string[] = []) => runDoctor(['--config', ...args], env);
 
 // A field-encryption key whose id dates it to 2020: far past the 180-day policy.
 const OLD_FIELD_KEY = `k20200101T000000-abc123:${randomBytes(32).toString('base64url')}`;
@@ -122,7 +113,7 @@ describe.skipIf(!postgres.available)('rampart doctor --config on a production co
     FIELD_ENCRYPTION_KEYS: `prod1:${randomBytes(32).toString('base64url')}`,
     API_KEY_PEPPER: `pepper-${randomBytes(24).toString('hex')}`,
     DOCS_PASSWORD: `docs-${randomBytes(12).toString('hex')}`,
-    BACKUP_AGE_IDENTITY: ageIdentity,
+    BACKUP_IDENTITY: ageIdentity,
   };
   const SENTRY_DSN = `https://${randomBytes(8).toString('hex')}@errors.acme-corp.io/7`;
   let database: DatabaseTarget;
@@ -151,7 +142,7 @@ describe.skipIf(!postgres.available)('rampart doctor --config on a production co
       S3_REGION: 'eu-west-1',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
       BACKUP_DESTINATION: mkdtempSync(join(workDir, 'backups-')),
-      BACKUP_AGE_RECIPIENTS: ageRecipient,
+      BACKUP_RECIPIENTS: ageRecipient,
     };
     // A backup taken and proven by a restore drill, as the worker's schedule would.
     for (const args of [['migrate', 'up'], ['backup'], ['backup', 'verify', 'latest']]) {
@@ -195,7 +186,7 @@ describe.skipIf(!postgres.available)('rampart doctor --config on a production co
     { change: 'no Redis', env: () => ({ REDIS_URL: undefined }), expected: ['warning redis-missing'], code: 0 },
     { change: 'FORCE_HTTPS without TRUSTED_PROXIES', env: () => ({ TRUSTED_PROXIES: undefined }), expected: ['warning trusted-proxies-empty'], code: 0 },
     { change: 'HOST=0.0.0.0 (a container)', env: () => ({ HOST: '0.0.0.0' }), expected: ['info metrics-port-on-all-interfaces'], code: 0 },
-    { change: 'no BACKUP_AGE_RECIPIENTS', env: () => ({ BACKUP_AGE_RECIPIENTS: undefined }), expected: ['critical backups-not-configured'], code: 1 },
+    { change: 'no BACKUP_RECIPIENTS', env: () => ({ BACKUP_RECIPIENTS: undefined }), expected: ['critical backups-not-configured'], code: 1 },
     { change: 'BACKUP_SCHEDULE=off', env: () => ({ BACKUP_SCHEDULE: 'off' }), expected: ['critical backups-not-configured'], code: 1 },
   ];
   for (const { change, env, expected, code } of changes) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
+import { runDoctor, type DoctorReport } from '../support/doctor-cli.js';
 import { runCli, startRampart, type RampartProcess } from '../support/rampart-process.js';
 import { createTestAuthority, type TestAuthority } from '../support/test-certificates.js';
 import { startTlsTerminatingProxy, type ProxyOptions, type TlsTerminatingProxy } from '../support/tls-terminating-proxy.js';
@@ -17,8 +18,7 @@ vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 // one thing wrong: every mistake must be named, with its severity, and a critical one must
 // fail the run.
 
-interface Finding { id: string; severity: 'critical' | 'warning' | 'info'; message: string; fix: string; docs: string }
-interface Report { score: number; counts: Record<string, number>; checked: string[]; findings: Finding[]; targets: { url?: string } }
+type Report = DoctorReport;
 
 const SECRETS = {
   APP_SECRET: `app-${randomBytes(24).toString('hex')}`,
@@ -62,15 +62,8 @@ async function proxyFor(rampart: RampartProcess, options: Partial<ProxyOptions> 
 }
 
 /** `rampart doctor <https URL> --http-url <http URL> --json`, trusting the test CA as a browser would trust a public one. */
-async function doctor(proxy: TlsTerminatingProxy, env: Record<string, string | undefined> = { NODE_EXTRA_CA_CERTS: caFile }): Promise<{ code: number | null; report: Report; stdout: string; stderr: string }> {
-  const { code, stdout, stderr } = await runCli(['doctor', proxy.httpsUrl, '--http-url', proxy.httpUrl, '--json'], env);
-  let report: Report;
-  try {
-    report = JSON.parse(stdout) as Report;
-  } catch {
-    throw new Error(`doctor printed no JSON (exit ${code}):\n${stdout}\n${stderr}`);
-  }
-  return { code, report, stdout, stderr };
+function doctor(proxy: TlsTerminatingProxy, env: Record<string, string | undefined> = { NODE_EXTRA_CA_CERTS: caFile }) {
+  return runDoctor([proxy.httpsUrl, '--http-url', proxy.httpUrl], env);
 }
 
 const summary = (report: Report) => report.findings.map((f) => `${f.severity} ${f.id}`).sort();
@@ -88,7 +81,7 @@ for (const target of databaseTargets()) {
         // Backups scheduled (to a key whose private half the test never needs): production
         // readiness is degraded without them.
         const recipient = /public key: (age1\w+)/.exec(execFileSync('age-keygen', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }))![1]!;
-        env = { ...env, ...SECRETS, RAMPART_ENV: 'production', PUBLIC_BASE_URL: 'https://127.0.0.1', DATABASE_URL: database.url!, BACKUP_AGE_RECIPIENTS: recipient, BACKUP_DESTINATION: join(database.dataDir, 'backups') };
+        env = { ...env, ...SECRETS, RAMPART_ENV: 'production', PUBLIC_BASE_URL: 'https://127.0.0.1', DATABASE_URL: database.url!, BACKUP_RECIPIENTS: recipient, BACKUP_DESTINATION: join(database.dataDir, 'backups') };
         const migrated = await runCli(['migrate', 'up'], env);
         expect(migrated.code, migrated.stderr).toBe(0);
       }

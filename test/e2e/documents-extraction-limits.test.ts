@@ -2,8 +2,9 @@
 // --with-worker`, where extraction runs beside the web server as `npm start` runs it. The
 // document ends `extract_failed`, and the server's own memory barely moves: the bytes are
 // inflated, if at all, in a process of its own that is killed past its budget.
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childProcessesMatching } from '../support/child-processes.js';
 import { authEnv, bearer, logIn, signUp, uniqueEmail } from '../support/auth-client.js';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
 import { uploadDocument } from '../support/documents-client.js';
@@ -27,18 +28,6 @@ async function memoryOf(pid: number): Promise<{ rss: number; hwm: number }> {
   return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
 }
 
-/** Child processes of `pid` whose command line names the extraction entry. */
-async function extractionProcessesOf(pid: number): Promise<number> {
-  let count = 0;
-  for (const task of await readdir(`/proc/${pid}/task`).catch(() => [])) {
-    const children = (await readFile(`/proc/${pid}/task/${task}/children`, 'latin1').catch(() => '')).split(' ').filter(Boolean);
-    for (const child of children) {
-      if ((await readFile(`/proc/${child}/cmdline`, 'latin1').catch(() => '')).includes('extract-text')) count++;
-    }
-  }
-  return count;
-}
-
 /**
  * Samples the server's memory and its extraction processes every 50 ms. `over` is set the
  * moment its memory passes the bound, so a failing run stops before it eats the machine.
@@ -51,7 +40,7 @@ function watchServer(pid: number, baseline: number) {
       const { rss } = await memoryOf(pid);
       seen.peakRss = Math.max(seen.peakRss, rss);
       if (rss > baseline + PEAK_BOUND) seen.over ??= `server RSS ${Math.round(rss / MIB)} MiB, over its baseline ${Math.round(baseline / MIB)} MiB + ${PEAK_BOUND / MIB} MiB`;
-      seen.maxExtractions = Math.max(seen.maxExtractions, await extractionProcessesOf(pid));
+      seen.maxExtractions = Math.max(seen.maxExtractions, childProcessesMatching(pid, 'extract-text'));
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();

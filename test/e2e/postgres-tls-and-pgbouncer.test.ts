@@ -126,5 +126,6 @@ describe.skipIf(!postgresAvailable || (!pgbouncerAvailable() && process.env.CI !
     expect(rampart.stdout()).not.toMatch(/prepared statement|"level":"error"/);
     // All of it went through the bouncer.
     expect(await bouncer.transactions(new URL(target.url!).pathname.slice(1))).toBeGreaterThan(50);
-  });
+    // Migrations, a start, twelve password hashes and an extraction: minutes on a loaded 2-core machine.
+  }, 120_000);
 });

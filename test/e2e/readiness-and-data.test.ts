@@ -29,10 +29,16 @@ describe.each(databaseTargets())('on $name', (factory) => {
     });
 
     it('reports each dependency in /readiness', async () => {
-      const res = await rampart.request('/readiness');
+      // Just started, on a loaded machine, a check may miss its 1.5 s bound once (the worker
+      // takes its first backup meanwhile): degraded for a moment is readiness telling the truth.
+      let res = await rampart.request('/readiness');
+      for (const until = Date.now() + 15_000; res.json<{ status: string }>().status !== 'ok' && Date.now() < until; ) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        res = await rampart.request('/readiness');
+      }
       expect(res.status).toBe(200);
       const body = res.json();
-      expect(body).toMatchObject({
+      expect(body, JSON.stringify(body)).toMatchObject({
         status: 'ok',
         database: { configured: true, ok: true, details: `ok:${factory.name}` },
         observability: { log_json: true, metrics: { enabled: true }, sentry: { configured: false }, otel: { configured: false } },

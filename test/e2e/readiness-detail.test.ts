@@ -50,7 +50,7 @@ describe.skipIf(!postgres.available)('in production (PostgreSQL)', () => {
     const res = await rampart.request('/readiness');
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    // No BACKUP_AGE_RECIPIENTS: production schedules no backup, and readiness says so (degraded, still 200).
+    // No BACKUP_RECIPIENTS: production schedules no backup, and readiness says so (degraded, still 200).
     expect(res.json()).toEqual({ status: 'degraded', database: { ok: true }, redis: { ok: true }, secrets: { ok: true }, storage: { ok: true }, backups: { ok: false } });
     const port = new URL(rampart.metricsUrl).port;
     for (const revealing of ['postgres', 'pglite', 'version', 'workers', 'providers', '"env"', 'metrics', port, 'uptime']) expect(res.body).not.toContain(revealing);

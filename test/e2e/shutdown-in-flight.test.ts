@@ -20,6 +20,18 @@ function rawRequest(port: number, path: string): { written: Promise<void>; answe
   return { written: writtenPromise, answer };
 }
 
+/** Whether a new connection to the port is refused (a connection made is closed at once). */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
+}
+
 function keepAliveGet(agent: Agent, port: number, path: string): Promise<{ status: number; connection: string | undefined; socketReused: boolean }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
@@ -78,6 +90,28 @@ describe('shutdown answers what already arrived', () => {
       agent.destroy();
     }
     expect(await rampart.exited).toBe(0);
+  });
+
+  it('keeps a trusted proxy\'s connection open until the port closes, then answers on it with Connection: close and leaves it for the proxy to end', async () => {
+    const rampart = await startRampart({ env: { SHUTDOWN_DELAY_MS: '1500', SHUTDOWN_GRACE_MS: '10000', KEEP_ALIVE_TIMEOUT_MS: '6000', TRUSTED_PROXIES: '127.0.0.1/32' } });
+    const proxy = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect((await keepAliveGet(proxy, rampart.port, '/health')).connection).toBe('keep-alive');
+      rampart.child.kill('SIGTERM');
+      await rampart.waitForLog((l) => l.msg === 'shutting down');
+      // During the delay: served, and the connection stays (a proxy would otherwise open new
+      // ones right up to the moment the port closes).
+      const during = await keepAliveGet(proxy, rampart.port, '/test/items/1');
+      expect(during).toEqual({ status: 200, connection: 'keep-alive', socketReused: true });
+      // The port closes: a new connection is refused (a proxy retries that elsewhere, even a POST)…
+      await expect.poll(() => refused(rampart.port), { timeout: 5_000, interval: 100 }).toBe(true);
+      // …and the open one, idle meanwhile, is still there: its next answer says to close it.
+      const after = await keepAliveGet(proxy, rampart.port, '/test/items/1');
+      expect(after).toEqual({ status: 200, connection: 'close', socketReused: true });
+      expect(await rampart.exited).toBe(0);
+    } finally {
+      proxy.destroy();
+    }
   });
 
   it('closes an idle keep-alive connection without cutting off a request in flight on another', async () => {

@@ -3,7 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authEnv, bearer, logIn, signUp, uniqueEmail } from '../support/auth-client.js';
+import { createPGliteTarget, type DatabaseTarget } from '../support/databases.js';
+import { uploadDocument } from '../support/documents-client.js';
+import { startFakeS3, type FakeS3 } from '../support/fake-s3.js';
 import { freePort } from '../support/private-postgres.js';
+import { pdfWithText } from '../support/sample-documents.js';
+import { startSmtpServer } from '../support/smtp-server.js';
 import { fixturePlugin, repoRoot, send, startRampart, type RampartProcess } from '../support/rampart-process.js';
 
 // A local OTLP/HTTP receiver speaks the protocol the real exporter sends (JSON over HTTP,
@@ -140,6 +146,119 @@ describe('traces over OTLP/HTTP', () => {
     const readiness = (await rampart.request('/readiness')).json<{ observability: { otel: { configured: boolean; exporter: { ok: boolean } } } }>();
     expect(readiness.observability.otel).toMatchObject({ configured: true, exporter: { ok: true } });
     expect((await send(rampart.metricsUrl)).body).toMatch(/^otel_spans_exported_total [1-9]\d*$/m);
+  });
+});
+
+describe('traces sampled at a ratio', () => {
+  let receiver: Receiver;
+  let rampart: RampartProcess;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    rampart = await startRampart({
+      args: ['serve', '--plugin', fixturePlugin],
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5', TRUSTED_PROXIES: `${TRUSTED_PROXY}/32` },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await rampart?.stop();
+    await receiver?.close();
+  });
+
+  it('records about that share of new traces, and exactly the sampled ones carry trace ids in their log lines', async () => {
+    const tag = randomBytes(4).toString('hex');
+    const N = 200;
+    for (let i = 0; i < N; i++) await rampart.request(`/test/items/${i}`, { headers: { 'x-correlation-id': `ratio-${tag}-${i}` } });
+    const lines = await Promise.all(Array.from({ length: N }, (_, i) => rampart.waitForLog((l) => l.correlation_id === `ratio-${tag}-${i}` && l.msg === 'request completed')));
+    const logged = new Set(lines.filter((l) => l.trace_id !== undefined).map((l) => String(l.trace_id)));
+    // 200 coin tosses at 0.5: 100 ± 7 (one standard deviation); 60–140 is more than five.
+    expect(logged.size).toBeGreaterThan(60);
+    expect(logged.size).toBeLessThan(140);
+    await expect.poll(() => receiver.spans.filter((s) => logged.has(s.traceId)).length, { timeout: 15_000 }).toBe(logged.size);
+    // Nothing else of these requests was exported: an unsampled request has no span at all.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.spans.filter((s) => s.name === 'GET /test/items/:id' && !logged.has(s.traceId))).toEqual([]);
+  });
+
+  it('follows the sampled flag of a trusted proxy\'s traceparent', async () => {
+    const sampled = Array.from({ length: 5 }, () => randomBytes(16).toString('hex'));
+    const unsampled = Array.from({ length: 5 }, () => randomBytes(16).toString('hex'));
+    const parentId = randomBytes(8).toString('hex');
+    for (const traceId of sampled) await rampart.request('/test/items/sampled', { headers: { traceparent: `00-${traceId}-${parentId}-01` }, localAddress: TRUSTED_PROXY });
+    for (const traceId of unsampled) await rampart.request('/test/items/unsampled', { headers: { traceparent: `00-${traceId}-${parentId}-00` }, localAddress: TRUSTED_PROXY });
+    await expect.poll(() => sampled.filter((id) => receiver.spans.some((s) => s.traceId === id)).length, { timeout: 15_000 }).toBe(5);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(receiver.spans.filter((s) => unsampled.includes(s.traceId))).toEqual([]);
+  });
+});
+
+describe('outgoing calls as spans: S3 requests and SMTP sends', () => {
+  const SMTP_PASSWORD = `smtp-pass-${randomBytes(6).toString('hex')}`;
+  let receiver: Receiver;
+  let s3: FakeS3;
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
+  let target: DatabaseTarget;
+  let rampart: RampartProcess;
+  let auth: Record<string, string>;
+  let email: string;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    s3 = await startFakeS3();
+    smtp = await startSmtpServer('accept');
+    target = await createPGliteTarget();
+    rampart = await startRampart({
+      args: ['serve', '--with-worker'],
+      env: authEnv(target, {
+        ...s3.env,
+        SMTP_URL: `smtp://mailer:${SMTP_PASSWORD}@127.0.0.1:${smtp.port}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        JOB_POLL_INTERVAL_MS: '100',
+      }),
+    });
+    email = uniqueEmail('traced');
+    await signUp(rampart, email);
+    auth = bearer((await logIn(rampart, email)).access_token);
+  }, 60_000);
+
+  afterAll(async () => {
+    await rampart?.stop();
+    await target?.cleanup();
+    await Promise.all([receiver?.close(), s3?.close(), smtp?.close()]);
+  });
+
+  const traceOf = async (correlationId: string) => String((await rampart.waitForLog((l) => l.correlation_id === correlationId && l.msg === 'request completed')).trace_id);
+  const spanIn = async (traceId: string, name: string) => {
+    await expect.poll(() => receiver.spans.some((s) => s.traceId === traceId && s.name === name), { timeout: 15_000 }).toBe(true);
+    return receiver.spans.find((s) => s.traceId === traceId && s.name === name)!;
+  };
+
+  it('an upload\'s S3 request is a client span of the request that stored it', async () => {
+    const correlationId = `upload-${randomBytes(4).toString('hex')}`;
+    const res = await uploadDocument(rampart, { ...auth, 'x-correlation-id': correlationId }, 'traced.pdf', pdfWithText('Traced okapi'));
+    expect(res.status, res.body).toBe(201);
+    const traceId = await traceOf(correlationId);
+    const put = await spanIn(traceId, 'S3 PutObject');
+    expect(put.attributes).toMatchObject({ 'rpc.service': 'S3', 'rpc.method': 'PutObject', 'http.request.method': 'PUT', 'server.address': '127.0.0.1' });
+    const server = await spanIn(traceId, 'POST /v1/documents');
+    expect(put.parentSpanId).toBe(server.spanId);
+    // The object key (the document's id) is no attribute: keys are data, not span names.
+    expect(JSON.stringify(put.attributes)).not.toContain(res.json<{ id: string }>().id);
+  });
+
+  it('the reset mail a request enqueued goes out over SMTP inside the job\'s span, in the request\'s trace, without the relay\'s credentials', async () => {
+    const correlationId = `forgot-${randomBytes(4).toString('hex')}`;
+    const res = await rampart.request('/v1/auth/password/forgot', { method: 'POST', headers: { 'content-type': 'application/json', 'x-correlation-id': correlationId }, body: JSON.stringify({ email }) });
+    expect(res.status, res.body).toBe(202);
+    const traceId = await traceOf(correlationId);
+    const send = await spanIn(traceId, 'smtp send');
+    expect(send.attributes).toMatchObject({ 'network.protocol.name': 'smtp', 'server.address': '127.0.0.1' });
+    const job = receiver.spans.find((s) => s.traceId === traceId && s.spanId === send.parentSpanId);
+    expect(job?.name).toMatch(/^job /);
+    expect(smtp.received.length).toBeGreaterThan(0);
+    expect(JSON.stringify(receiver.spans)).not.toContain(SMTP_PASSWORD);
   });
 });
 

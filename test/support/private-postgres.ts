@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 
 const run = promisify(execFile);
 
@@ -19,6 +20,8 @@ export interface PrivatePostgres {
   start(): Promise<void>;
   /** Stops the server if it runs and deletes its files. */
   destroy(): Promise<void>;
+  /** One statement as the superuser, on a connection of its own (so it works across restarts). */
+  query(text: string, params?: unknown[]): Promise<pg.QueryResult>;
 }
 
 /**
@@ -80,8 +83,9 @@ export async function startPrivatePostgres(options: { passwordAuthFor?: string; 
     }
     const start = () => pgCtl('-l', path.join(dir, 'server.log'), '-w', '-t', '30', 'start').then(() => {});
     await start();
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
     return {
-      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      url,
       port,
       dataDir,
       start,
@@ -89,6 +93,15 @@ export async function startPrivatePostgres(options: { passwordAuthFor?: string; 
       async destroy() {
         await pgCtl('-m', 'immediate', '-w', 'stop').catch(() => {});
         await rm(dir, { recursive: true, force: true });
+      },
+      async query(text, params) {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          return await client.query(text, params);
+        } finally {
+          await client.end();
+        }
       },
     };
   } catch (error) {

@@ -7,6 +7,7 @@ import type { SessionRevocations } from './session-revocations.js';
 import type { Keyring } from './signing-keys.js';
 import { IdentityProviderUnavailable, type OidcVerifier } from './oidc-verifier.js';
 import { accessTokenFromCookie, assertCsrf, type BrowserSessionSettings } from './cookie-session.js';
+import { UNCOUNTED, type AuthCounters } from './auth-metrics.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +26,8 @@ export interface AuthenticateOptions {
   oidc?: OidcVerifier | undefined;
   /** Also accept the `__Host-rampart_access` cookie when no other credential is sent; writes then need Origin + CSRF token. Absent: no cookies. */
   browser?: BrowserSessionSettings;
+  /** Where refused credentials are counted; absent: nowhere. */
+  counters?: AuthCounters;
 }
 
 // Tokens are a few hundred bytes; a megabyte header is an attack, not a token.
@@ -47,20 +50,28 @@ export const authenticate = fp(
     app.decorateRequest('apiKey', null);
     const apiKeys = options.apiKeys;
     const verifyAccessToken = cachedAccessTokenVerifier(options.keyring, options.tokens);
+    const counters = options.counters ?? UNCOUNTED;
+    const refused = (reply: FastifyReply): HttpProblem => {
+      counters.failure('access_token_invalid');
+      return invalidToken(reply, false);
+    };
     // Only Rampart's own tokens ride in the cookie, and every cookie-authenticated write passes the CSRF check.
     async function cookiePrincipal(request: FastifyRequest, reply: FastifyReply, token: string, browser: BrowserSessionSettings): Promise<Principal> {
-      if (token.length > MAX_TOKEN_LENGTH) throw invalidToken(reply, false);
+      if (token.length > MAX_TOKEN_LENGTH) throw refused(reply);
       const principal = await verifyAccessToken(token).catch((error: unknown) => {
-        if (error instanceof InvalidAccessToken) throw invalidToken(reply, false);
+        if (error instanceof InvalidAccessToken) throw refused(reply);
         throw error;
       });
-      if (await options.revocations.isRevoked(principal.sessionId)) throw invalidToken(reply, false);
+      if (await options.revocations.isRevoked(principal.sessionId)) throw refused(reply);
       assertCsrf(request, browser, principal.sessionId);
       return principal;
     }
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       if (apiKeys && request.headers['x-api-key'] !== undefined) {
-        request.apiKey = await apiKeys.authenticate(request);
+        request.apiKey = await apiKeys.authenticate(request).catch((error: unknown) => {
+          if (error instanceof HttpProblem && error.status === 401) counters.failure('api_key_invalid');
+          throw error;
+        });
         return;
       }
       const cookie = options.browser ? accessTokenFromCookie(request) : undefined;
@@ -70,7 +81,7 @@ export const authenticate = fp(
       }
       const header = request.headers.authorization;
       const match = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header) : null;
-      if (!match || match[1]!.length > MAX_TOKEN_LENGTH) throw invalidToken(reply, header === undefined);
+      if (!match || match[1]!.length > MAX_TOKEN_LENGTH) throw header === undefined ? invalidToken(reply, true) : refused(reply);
       let principal: Principal;
       try {
         const token = match[1]!;
@@ -83,12 +94,12 @@ export const authenticate = fp(
         }
         if (error instanceof InvalidAccessToken) {
           request.log.info({ reason: error.message }, 'access token refused');
-          throw invalidToken(reply, false);
+          throw refused(reply);
         }
         throw error;
       }
       // External tokens have no Rampart session to revoke; their provider decides their life.
-      if (!principal.external && (await options.revocations.isRevoked(principal.sessionId))) throw invalidToken(reply, false);
+      if (!principal.external && (await options.revocations.isRevoked(principal.sessionId))) throw refused(reply);
       request.principal = principal;
     });
   },

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import { HttpProblem } from '../../platform/http/problem.js';
+import { UNCOUNTED, type AuthCounters } from './auth-metrics.js';
 import { deriveSealingKey } from './secret-sealing.js';
 import { writeAuditEvent, type Db, type RequestContext } from './store.js';
 
@@ -87,7 +88,7 @@ export interface BruteForceGuard {
 
 const matching = (keys: ThrottleKey[]) => sql<boolean>`(scope, subject) in (${sql.join(keys.map((k) => sql`(${k.scope}, ${k.subject})`))})`;
 
-export function createBruteForceGuard(policy: ThrottlePolicy, appSecret: string): BruteForceGuard {
+export function createBruteForceGuard(policy: ThrottlePolicy, appSecret: string, counters: AuthCounters = UNCOUNTED): BruteForceGuard {
   const subjectKey = deriveSealingKey(appSecret, 'auth-throttle-subject/hmac-sha256/v1');
   const decayMs = Math.max(DECAY_S, policy.lockoutS) * 1000;
 
@@ -114,7 +115,10 @@ export function createBruteForceGuard(policy: ThrottlePolicy, appSecret: string)
     verdict,
     async assertAllowed(db, keys, now) {
       const result = await verdict(db, keys, now);
-      if (result.retryAfterS > 0) throw new TooManyAttempts(result.retryAfterS);
+      if (result.retryAfterS > 0) {
+        counters.failure('locked');
+        throw new TooManyAttempts(result.retryAfterS);
+      }
       return result;
     },
     async recordFailure(db, keys, context, actor, now = new Date()) {
@@ -133,6 +137,7 @@ export function createBruteForceGuard(policy: ThrottlePolicy, appSecret: string)
         const thresholds = thresholdsFor(policy, row.scope as ThrottleScope);
         if (row.failures !== thresholds.lockoutAfter) continue;
         const accountScope = !row.scope.endsWith('-ip');
+        counters.lockout(accountScope ? 'account' : 'ip');
         await writeAuditEvent(db, context, {
           action: 'auth.lockout',
           tenantId: accountScope ? actor?.tenantId : undefined,

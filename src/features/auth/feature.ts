@@ -1,5 +1,6 @@
 import { defineFeature } from '../../feature.js';
 import { createCache } from '../../platform/cache/cache-aside.js';
+import { authCounters } from './auth-metrics.js';
 import { emailReencryptionJob } from './email-reencryption.js';
 import { createIdentity } from './identity.js';
 import { authRoutes, exposeAuthentication } from './index.js';
@@ -13,7 +14,7 @@ import { authMaintenanceJobs } from './maintenance.js';
  */
 export const authFeature = defineFeature({
   name: 'auth',
-  async start({ config, db, logger, queue, redis, fieldKeys, mailer, secrets, roles }) {
+  async start({ config, db, logger, queue, redis, fieldKeys, mailer, secrets, roles, metrics }) {
     const schedules = [...authMaintenanceJobs(db), emailReencryptionJob(db, fieldKeys, config.appSecret ?? '')];
     // Sign-up and password-reset mail: enqueued by web processes, sent by whichever runs the worker.
     const jobs = authJobs({ db, fieldKeys, appSecret: config.appSecret ?? '', mailer, publicBaseUrl: config.publicBaseUrl });
@@ -25,6 +26,7 @@ export const authFeature = defineFeature({
       fieldKeys,
       mailer,
       queue,
+      counters: authCounters(metrics),
     });
     return {
       schedules,

@@ -11,6 +11,7 @@ import { createJobQueue } from '../../platform/queue/job-queue.js';
 import type { JobQueue } from '../../platform/queue/job-types.js';
 import { issueAccessToken, type Principal, type TokenSettings } from './access-tokens.js';
 import { apiKeySettings, type ApiKeySettings } from './api-keys-settings.js';
+import { UNCOUNTED, type AuthCounters } from './auth-metrics.js';
 import { createBruteForceGuard, type BruteForceGuard } from './brute-force.js';
 import { browserSessionSettings, type BrowserSessionSettings } from './cookie-session.js';
 import { createPasswordHasher, type PasswordHasher } from './password-hashing.js';
@@ -55,6 +56,8 @@ export interface Identity {
   signupVerification: 'required' | 'off';
   /** Failure counters on login, MFA and reset (see brute-force.ts). */
   throttle: BruteForceGuard;
+  /** Refusals for /metrics: failed sign-ins by reason, wrong MFA codes, locks. */
+  counters: AuthCounters;
   /** Cookie sessions for the browser console: allowed origins and the CSRF key (see cookie-session.ts). */
   browser: BrowserSessionSettings;
 }
@@ -82,6 +85,8 @@ export interface SharedIdentityState {
   mailer?: Mailer;
   /** The process's job queue (it knows every job's policy); absent: one with default policies. */
   queue?: JobQueue;
+  /** Where refusals are counted (`auth_failures_total` and friends); absent: nowhere. */
+  counters?: AuthCounters;
 }
 
 function oidcVerifierFor(config: AccessControlConfig, logger: Logger): OidcVerifier | undefined {
@@ -103,6 +108,7 @@ export async function createIdentity(config: IdentityConfig & AccessControlConfi
   if (!config.appSecret) throw new Error('APP_SECRET is required for authentication (it encrypts the signing keys)');
   // Before any key is loaded: a typo in the role table stops the start, it never grants silently.
   const { permissions } = accessControl(config, db);
+  const counters = shared.counters ?? UNCOUNTED;
   const [keyring, hasher] = await Promise.all([
     loadKeyring(db, deriveKeyEncryptionKey(config.appSecret), {
       intervalMs: (config.authKeyringRefreshS ?? 30) * 1000,
@@ -146,14 +152,16 @@ export async function createIdentity(config: IdentityConfig & AccessControlConfi
     throttle: createBruteForceGuard(
       { delayAfter: config.authThrottleDelayAfter, lockoutAfter: config.authLockoutAfter, lockoutS: config.authLockoutS, ipFactor: config.authThrottleIpFactor },
       config.appSecret,
+      counters,
     ),
+    counters,
     browser: browserSessionSettings(config.appSecret, config.publicBaseUrl, config.corsOrigins),
   };
 }
 
 /** What `authenticate` needs to accept Rampart's tokens, the console cookie and the OIDC provider's tokens. */
 export function bearerAuthOptions(identity: Identity) {
-  return { keyring: identity.keyring, tokens: identity.tokens, revocations: identity.revocations, browser: identity.browser, oidc: identity.oidc };
+  return { keyring: identity.keyring, tokens: identity.tokens, revocations: identity.revocations, browser: identity.browser, oidc: identity.oidc, counters: identity.counters };
 }
 
 const MAX_USER_AGENT = 512;

@@ -28,6 +28,7 @@ export async function logIn(identity: Identity, email: string, password: string,
   const verdict = user ? await hasher.verify(user.password_hash, normalised) : { ok: await hasher.verifyNothing(normalised), rehash: false };
   if (!user || !verdict.ok || user.disabled) {
     const reason = !user ? 'unknown-account' : !verdict.ok ? 'wrong-password' : 'disabled';
+    identity.counters.failure(!user ? 'unknown_user' : !verdict.ok ? 'bad_password' : 'disabled');
     await throttle.recordFailure(db, keys, context, user ? { tenantId: user.tenant_id, actorId: user.id } : undefined);
     await writeAuditEvent(db, context, { action: 'auth.login.failed', tenantId: user?.tenant_id, actorId: user?.id, details: { reason } });
     throw invalidCredentials();

@@ -59,13 +59,19 @@ export async function verifyMfa(identity: Identity, mfaToken: string, presented:
     return { kind: 'verified', user: { id: challenge.user_id, tenant_id: challenge.tenant_id, role: challenge.role }, method: check.method };
   });
 
-  if (outcome.kind === 'throttled') throw new TooManyAttempts(outcome.retryAfterS);
+  if (outcome.kind === 'throttled') {
+    identity.counters.failure('locked');
+    throw new TooManyAttempts(outcome.retryAfterS);
+  }
   if (outcome.kind === 'invalid-token') {
+    identity.counters.failure('mfa_token_invalid');
     await throttle.recordFailure(identity.db, [ipKey], context, undefined, now);
     await writeAuditEvent(identity.db, context, { action: 'auth.mfa.verify_failed', details: { reason: 'invalid-mfa-token' } });
     throw invalidMfaToken();
   }
   if (outcome.kind === 'wrong-code') {
+    identity.counters.failure('mfa_invalid');
+    identity.counters.mfaFailure();
     await throttle.recordFailure(identity.db, keys, context, { tenantId: outcome.tenantId, actorId: outcome.userId }, now);
     await writeAuditEvent(identity.db, context, {
       action: 'auth.mfa.verify_failed',

@@ -1,6 +1,6 @@
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
-import { concurrencyGate, createPasswordHasher } from './password-hashing.js';
+import { createPasswordHasher } from './password-hashing.js';
 
 const fast = { memoryKib: 1024, timeCost: 1, parallelism: 1, concurrency: 2 };
 
@@ -39,35 +39,5 @@ describe('password hashing', () => {
   it('spends a verification on unknown accounts and always fails', async () => {
     const hasher = await createPasswordHasher(fast);
     expect(await hasher.verifyNothing('anything')).toBe(false);
-  });
-});
-
-describe('the hashing gate', () => {
-  it('runs at most the limit at once, the rest in arrival order, and survives failures', async () => {
-    const gate = concurrencyGate(2);
-    let running = 0;
-    let peak = 0;
-    const order: number[] = [];
-    const task = (id: number, fail = false) => gate(async () => {
-      running++;
-      peak = Math.max(peak, running);
-      order.push(id);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      running--;
-      if (fail) throw new Error(`task ${id} failed`);
-      return id;
-    });
-    const results = await Promise.allSettled([task(1), task(2, true), task(3), task(4), task(5)]);
-    expect(peak).toBe(2);
-    expect(order).toEqual([1, 2, 3, 4, 5]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
-    // Every slot came back: the gate is free again.
-    expect(await Promise.all([task(6), task(7)])).toEqual([6, 7]);
-    expect(running).toBe(0);
-  });
-
-  it('refuses a limit that is not a whole number ≥ 1', () => {
-    expect(() => concurrencyGate(0)).toThrow(/≥ 1/);
-    expect(() => concurrencyGate(1.5)).toThrow(/≥ 1/);
   });
 });

@@ -1,4 +1,5 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { concurrencyGate } from '../../platform/concurrency/concurrency-gate.js';
 import bcrypt from 'bcryptjs';
 
 export interface Argon2Params {
@@ -51,27 +52,5 @@ export async function createPasswordHasher(params: Argon2Params): Promise<Passwo
       await verifyArgon2(await dummy, password);
       return false;
     },
-  };
-}
-
-/** Runs at most `limit` tasks at once, the others in arrival order. */
-export function concurrencyGate(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  if (!(Number.isInteger(limit) && limit >= 1)) throw new Error(`concurrency must be a whole number ≥ 1, got ${limit}`);
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  const release = () => {
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  };
-  return async (task) => {
-    if (running < limit) running++;
-    // A released slot passes straight to the next waiter, so `running` never overshoots.
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      release();
-    }
   };
 }

@@ -41,6 +41,7 @@ export async function resetPassword(identity: Identity, token: string, password:
     return { ok: true as const, userId: reset.user_id, tenantId: reset.tenant_id, revoked };
   });
   if (!outcome.ok) {
+    identity.counters.failure('reset_token_invalid');
     await throttle.recordFailure(db, keys, context, outcome.userId && outcome.tenantId ? { tenantId: outcome.tenantId, actorId: outcome.userId } : undefined, now);
     await writeAuditEvent(db, context, { action: 'auth.password_reset.failed', tenantId: outcome.tenantId, actorId: outcome.userId, details: { reason: outcome.reason } });
     throw invalidResetToken();

@@ -55,6 +55,7 @@ export async function rotateRefreshToken(identity: Identity, presented: string, 
     return { kind: 'reused', sessionId: token.session_id, familyId: token.family_id, tenantId: token.tenant_id, userId: token.user_id };
   });
 
+  if (outcome.kind !== 'issued') identity.counters.failure('refresh_token_invalid');
   if (outcome.kind === 'invalid') throw invalidRefreshToken();
   if (outcome.kind === 'reused') {
     identity.revocations.markRevoked(outcome.sessionId);
@@ -86,7 +87,10 @@ export async function refreshRoute(app: FastifyInstance, identity: Identity): Pr
     if (fromCookie) {
       // Checked before rotating: a forged request must not even advance the family.
       const sessionId = await sessionOfRefreshToken(identity.db, hashRefreshToken(presented));
-      if (sessionId === undefined) throw invalidRefreshToken();
+      if (sessionId === undefined) {
+        identity.counters.failure('refresh_token_invalid');
+        throw invalidRefreshToken();
+      }
       assertCsrf(request, identity.browser, sessionId);
     }
     const pair = await rotateRefreshToken(identity, presented, contextOf(request));

@@ -1,4 +1,5 @@
 import { fork } from 'node:child_process';
+import { abortReason } from '../../platform/concurrency/concurrency-gate.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { getPriority, setPriority } from 'node:os';
@@ -68,21 +69,31 @@ export function parseInProcess(format: ParsedFormat, content: Readable, maxReadB
       // Not permitted here (or the process is already gone): it runs at our priority.
     }
     let overBudget = false;
-    let settled = false;
+    // The outcome is known (a result, a failure, an abort) before the process is gone; the
+    // promise settles only once it has exited, so the caller's concurrency slot covers the
+    // whole life of the process and DOCUMENTS_EXTRACT_CONCURRENCY bounds processes, not parses.
+    let outcome: (() => void) | undefined;
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let finished = false;
+    const finish = () => {
+      if (finished || !outcome || !exited) return;
+      finished = true;
+      outcome();
+    };
     const watch = CAN_READ_RESIDENT_MEMORY
       ? watchResidentMemory(child.pid!, limits.maxMemoryMb * MIB, () => {
           overBudget = true;
           child.kill('SIGKILL');
         })
       : undefined;
-    const settle = (outcome: () => void) => {
-      if (settled) return;
-      settled = true;
+    const settle = (then: () => void) => {
+      if (outcome) return;
+      outcome = then;
       clearInterval(watch);
       signal?.removeEventListener('abort', onAbort);
       content.destroy();
-      outcome();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      finish();
     };
     const onAbort = () => settle(() => reject(abortReason(signal!)));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -91,10 +102,13 @@ export function parseInProcess(format: ParsedFormat, content: Readable, maxReadB
     child.once('message', (result: ParseResult) =>
       settle(() => ('text' in result ? resolve(result.text) : reject(result.failure.unextractable ? new UnextractableDocument(result.failure.message) : new Error(`text extraction failed (${result.failure.message})`)))),
     );
-    child.once('error', (error: NodeJS.ErrnoException) => settle(() => reject(new Error(`text extraction process failed (${error.code ?? error.name})`))));
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      // A process that never started has no exit to wait for.
+      if (child.pid === undefined) exited ??= { code: null, signal: null };
+      settle(() => reject(new Error(`text extraction process failed (${error.code ?? error.name})`)));
+    });
     // Without a result only once the process has exited *and* its IPC channel is read to the
     // end: the exit can be seen before a result sent just before it ('close' as well).
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let disconnected = false;
     const endedWithoutResult = () => {
       if (!exited || !disconnected) return;
@@ -107,6 +121,7 @@ export function parseInProcess(format: ParsedFormat, content: Readable, maxReadB
     child.once('exit', (code, exitSignal) => {
       exited = { code, signal: exitSignal };
       endedWithoutResult();
+      finish();
     });
     child.once('disconnect', () => {
       disconnected = true;
@@ -135,6 +150,3 @@ function watchResidentMemory(pid: number, maxBytes: number, onOver: () => void):
   }, MEMORY_POLL_MS);
 }
 
-export function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('text extraction aborted');
-}

@@ -1,9 +1,15 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { childProcessesMatching } from '../../../test/support/child-processes.js';
 import { pdfWithText } from '../../../test/support/sample-documents.js';
 import { createTextExtractor, isExtractable, UnextractableDocument } from './text-extraction.js';
 
 const extractor = createTextExtractor({ maxMemoryMb: 512, maxDecompressedMb: 256, maxPages: 2_000, concurrency: 2 });
+const extractionProcesses = () => childProcessesMatching(process.pid, 'extraction-process-main');
+
+/** Settles with the count of extraction processes at the very moment `work` settled. */
+const processesWhenSettled = (work: Promise<unknown>) => work.then(extractionProcesses, extractionProcesses);
+
 const extract = (contentType: string, body: string | Buffer, signal?: AbortSignal) => {
   const bytes = Buffer.from(body);
   return extractor.extract(contentType, async () => Readable.from([bytes]), bytes.length, signal);
@@ -57,5 +63,21 @@ describe('extractText', () => {
     expect(await first).toBe('first report');
     expect(await third).toBe('third report');
     expect(opened).toEqual(['first', 'third']);
+  });
+
+  // The slot covers the process's whole life: were it freed when the answer came, the next
+  // parse would start beside a process still exiting (CI once saw 3 with a limit of 2).
+  it.skipIf(process.platform !== 'linux')('settles only once its process is gone, whether it answered, failed or was aborted', async () => {
+    expect(await processesWhenSettled(extract('application/pdf', pdfWithText('Quarterly zebra report')))).toBe(0);
+    expect(await processesWhenSettled(extract('application/pdf', Buffer.from('%PDF-1.4\nnot a pdf')))).toBe(0);
+    const controller = new AbortController();
+    // A stream that never ends: the process waits for the rest of its document until aborted.
+    const parsing = extractor.extract('application/pdf', async () => new Readable({ read() {} }), 1_000, controller.signal);
+    await expect.poll(extractionProcesses).toBe(1);
+    const reason = new Error('job timed out');
+    const left = processesWhenSettled(parsing);
+    controller.abort(reason);
+    expect(await left).toBe(0);
+    await expect(parsing).rejects.toBe(reason);
   });
 });

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { UnextractableDocument, type ParsedFormat } from './document-parsers.js';
-import { abortReason, parseInProcess, type ExtractionLimits } from './extraction-process.js';
+import { abortReason, concurrencyGate } from '../../platform/concurrency/concurrency-gate.js';
+import { parseInProcess, type ExtractionLimits } from './extraction-process.js';
 import { normaliseText } from './indexed-text.js';
 
 export { UnextractableDocument };
@@ -44,7 +45,7 @@ const PARSED: Readonly<Record<string, { format: ParsedFormat; maxReadBytes: numb
 };
 
 export function createTextExtractor(options: TextExtractorOptions): TextExtractor {
-  const slots = extractionSlots(options.concurrency);
+  const slots = concurrencyGate(options.concurrency);
   return {
     async extract(contentType, open, sizeBytes, signal) {
       const type = baseType(contentType);
@@ -54,44 +55,6 @@ export function createTextExtractor(options: TextExtractorOptions): TextExtracto
       if (parsed.format === 'pdf' && sizeBytes > MAX_PDF_BYTES) throw new UnextractableDocument(`PDF larger than ${MAX_PDF_BYTES} bytes is not indexed`);
       return slots(async () => parseInProcess(parsed.format, await open(), parsed.maxReadBytes, options, signal), signal);
     },
-  };
-}
-
-/**
- * Runs at most `limit` tasks at once, the others in arrival order. A task whose signal aborts
- * while it waits leaves the line at once (its job has timed out or the worker is stopping).
- */
-function extractionSlots(limit: number): <T>(task: () => Promise<T>, signal?: AbortSignal) => Promise<T> {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  const release = () => {
-    const next = waiting.shift();
-    if (next) next();
-    else running--;
-  };
-  return async (task, signal) => {
-    if (signal?.aborted) throw abortReason(signal);
-    if (running < limit) running++;
-    else {
-      // A released slot passes straight to the next waiter, so `running` never overshoots.
-      await new Promise<void>((resolve, reject) => {
-        const turn = () => {
-          signal?.removeEventListener('abort', leave);
-          resolve();
-        };
-        const leave = () => {
-          waiting.splice(waiting.indexOf(turn), 1);
-          reject(abortReason(signal!));
-        };
-        waiting.push(turn);
-        signal?.addEventListener('abort', leave, { once: true });
-      });
-    }
-    try {
-      return await task();
-    } finally {
-      release();
-    }
   };
 }
 

@@ -14,7 +14,7 @@ export interface KeySettings {
   env: 'development' | 'production';
   dataDir: string;
   recipients: readonly string[];
-  /** BACKUP_AGE_IDENTITY from the secrets chain. */
+  /** BACKUP_IDENTITY from the secrets chain. */
   identity?: string | undefined;
 }
 
@@ -28,28 +28,28 @@ export interface Recipients {
 export async function backupRecipients(settings: KeySettings): Promise<Recipients> {
   if (settings.recipients.length > 0) {
     for (const recipient of settings.recipients) {
-      if (!/^age1[02-9ac-hj-np-z]{58}$/.test(recipient)) throw new BackupError('bad_input', `BACKUP_AGE_RECIPIENTS: ${JSON.stringify(recipient.slice(0, 12))}… is not an age X25519 recipient (age1…, from \`age-keygen\`)`);
+      if (!/^age1[02-9ac-hj-np-z]{58}$/.test(recipient)) throw new BackupError('bad_input', `BACKUP_RECIPIENTS: ${JSON.stringify(recipient.slice(0, 12))}… is not an age X25519 recipient (age1…, from \`age-keygen\`)`);
     }
     return { recipients: [...settings.recipients] };
   }
-  if (settings.env === 'production') throw new BackupError('refused', 'BACKUP_AGE_RECIPIENTS is not set: production backups are encrypted to public keys you hold the private half of (`age-keygen -o key.txt`, then set the printed public key)');
+  if (settings.env === 'production') throw new BackupError('refused', 'BACKUP_RECIPIENTS is not set: production backups are encrypted to public keys you hold the private half of (`age-keygen -o key.txt`, then set the printed public key)');
   const file = devKeyFile(settings.dataDir);
   const existed = existsSync(file);
   const identity = await developmentIdentity(settings.dataDir);
   return { recipients: [await identityToRecipient(identity)], ...(existed ? {} : { generatedKeyFile: file }) };
 }
 
-/** The private key that opens backups: BACKUP_AGE_IDENTITY, else (development) the generated key file. */
+/** The private key that opens backups: BACKUP_IDENTITY, else (development) the generated key file. */
 export async function backupIdentity(settings: KeySettings): Promise<string> {
   const configured = settings.identity?.trim();
   if (configured) {
     const line = configured.split('\n').map((l) => l.trim()).find((l) => l.startsWith('AGE-SECRET-KEY-'));
-    if (!line) throw new BackupError('bad_input', 'BACKUP_AGE_IDENTITY is not an age identity (AGE-SECRET-KEY-1…, the private line of `age-keygen`)');
+    if (!line) throw new BackupError('bad_input', 'BACKUP_IDENTITY is not an age identity (AGE-SECRET-KEY-1…, the private line of `age-keygen`)');
     return line;
   }
   const file = devKeyFile(settings.dataDir);
   if (settings.env === 'development' && existsSync(file)) return developmentIdentity(settings.dataDir);
-  throw new BackupError('refused', 'BACKUP_AGE_IDENTITY is not set: verifying or restoring a backup needs the private key it was encrypted to');
+  throw new BackupError('refused', 'BACKUP_IDENTITY is not set: verifying or restoring a backup needs the private key it was encrypted to');
 }
 
 async function developmentIdentity(dataDir: string): Promise<string> {

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/schema.js';
+import type { OutgoingObserver } from '../../platform/outgoing/outgoing-calls.js';
 import { packageVersion } from '../../package-info.js';
 import { backupIdentity, backupRecipients } from './age-keys.js';
 import { listBackups } from './backup-catalog.js';
@@ -17,15 +18,17 @@ import { planRetention, type RetentionPlan } from './retention.js';
 
 export interface RunOptions {
   destination?: string | undefined;
+  /** Sees the store's S3 requests (tracing). */
+  observe?: OutgoingObserver | undefined;
   progress?: Progress;
   warn?: (message: string) => void;
 }
 
 /** `rampart backup`: the configured database (PostgreSQL, or the embedded one when it is not in use). */
 export async function backupNow(config: Config, label: BackupLabel, options: RunOptions & { acceptShrink?: boolean } = {}): Promise<{ metadata: BackupMetadata; store: BackupStore }> {
-  const store = backupStoreFor(config, options.destination);
+  const store = backupStoreFor(config, options.destination, options.observe);
   const keys = await backupRecipients(keySettings(config));
-  if (keys.generatedKeyFile) options.warn?.(`generated a backup key pair in ${keys.generatedKeyFile} (development only): keep a copy, without it these backups cannot be opened; production needs BACKUP_AGE_RECIPIENTS`);
+  if (keys.generatedKeyFile) options.warn?.(`generated a backup key pair in ${keys.generatedKeyFile} (development only): keep a copy, without it these backups cannot be opened; production needs BACKUP_RECIPIENTS`);
   const postgres = configuredPostgres(config);
   const common = { label, store, recipients: keys.recipients, rampartVersion: packageVersion, gitSha: await gitSha(), acceptShrink: options.acceptShrink, progress: options.progress, warn: options.warn };
   if (postgres) return { metadata: await createBackup({ ...common, dump: () => dumpPostgres(postgres) }), store };
@@ -45,7 +48,7 @@ export async function backupNow(config: Config, label: BackupLabel, options: Run
 /** `rampart backup verify`: the drill runs on the configured server, or in a scratch embedded database. */
 export async function verifyNow(config: Config, which: string, options: RunOptions = {}): Promise<DrillReport> {
   return verifyBackup({
-    store: backupStoreFor(config, options.destination),
+    store: backupStoreFor(config, options.destination, options.observe),
     which,
     identity: () => backupIdentity(keySettings(config)),
     server: configuredPostgres(config),
@@ -55,7 +58,7 @@ export async function verifyNow(config: Config, which: string, options: RunOptio
 
 /** `rampart backup prune`: applies retention; with dryRun only says what it would delete. */
 export async function pruneNow(config: Config, options: RunOptions & { dryRun?: boolean; now?: Date } = {}): Promise<RetentionPlan> {
-  const store = backupStoreFor(config, options.destination);
+  const store = backupStoreFor(config, options.destination, options.observe);
   const entries = await listBackups(store);
   const plan = planRetention(
     entries.map((e) => ({ id: e.metadata.id, createdAt: new Date(e.metadata.createdAt), label: e.metadata.label, verified: e.drill?.ok === true })),

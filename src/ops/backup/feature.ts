@@ -1,20 +1,16 @@
-import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import { Counter } from 'prom-client';
 import type { Config } from '../../config/schema.js';
 import { defineFeature, type Feature, type Platform } from '../../feature.js';
-import { acquireOrRenewLease, releaseLease } from '../../platform/leader/leader-lease.js';
 import type { JobContext, JobDefinition } from '../../platform/queue/job-types.js';
 import { listBackups } from './backup-catalog.js';
+import { runExclusively } from './backup-lease.js';
 import { backupNow, pruneNow, verifyNow } from './backup-runs.js';
 import { backupStoreFor, whyNotScheduled } from './backup-settings.js';
 import { backupStatusReader, describeStatus } from './backup-status.js';
 
 // Backups, prunes and drills as cron jobs of the worker, one at a time across all workers
-// (a lease in PostgreSQL), with their metrics and a `/readiness` entry in every process.
+// (backup-lease.ts), with their metrics and a `/readiness` entry in every process.
 
-const LEASE = 'backups';
-const LEASE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
 export const backupFeature = defineFeature({
@@ -32,49 +28,47 @@ export const backupFeature = defineFeature({
     const current = (): Config => ({
       ...config,
       databasePassword: platform.secrets.get('DATABASE_PASSWORD') ?? config.databasePassword,
-      backupAgeIdentity: platform.secrets.get('BACKUP_AGE_IDENTITY') ?? config.backupAgeIdentity,
+      backupIdentity: platform.secrets.get('BACKUP_IDENTITY') ?? config.backupIdentity,
     });
-    const exclusive = (operation: string, work: (context: JobContext) => Promise<void>) => async (_payload: unknown, context: JobContext) => {
-      const holder = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-      if ((await acquireOrRenewLease(platform.db, LEASE, holder, LEASE_MS)) === undefined) {
-        context.logger.info({ operation }, 'another backup, prune or drill is running; skipping this tick');
-        return;
-      }
-      const renew = setInterval(() => void acquireOrRenewLease(platform.db, LEASE, holder, LEASE_MS).catch(() => undefined), LEASE_MS / 3);
-      try {
-        await work(context);
-      } catch (error) {
-        failures.count(operation);
-        throw error;
-      } finally {
-        clearInterval(renew);
-        status.invalidate();
-        await releaseLease(platform.db, LEASE, holder).catch(() => undefined);
-      }
+    // `operation` labels the failure metric; `activity` is what an operator calls it (lease holder, log lines).
+    const exclusive = (operation: string, activity: string, work: (context: JobContext) => Promise<void>) => async (_payload: unknown, context: JobContext) => {
+      const outcome = await runExclusively(activity, async () => {
+        try {
+          await work(context);
+        } catch (error) {
+          failures.count(operation);
+          throw error;
+        } finally {
+          status.invalidate();
+        }
+      }, { db: platform.db, signal: context.signal, onWait: (running) => context.logger.info({ operation, running }, `waiting for the running ${running} to finish`) });
+      if (!outcome.ran && outcome.reason === 'same-operation-running') context.logger.info({ operation }, `the previous ${activity} is still running; skipping this tick`);
+      if (!outcome.ran && outcome.reason === 'aborted') throw new Error(`the ${activity} gave up waiting for the running backup, prune or drill`);
     };
     const jobs: JobDefinition[] = [];
     if (!why) {
-      const scheduled = (type: string, schedule: string, run: (context: JobContext) => Promise<void>): void => {
+      const scheduled = (type: string, activity: string, schedule: string, run: (context: JobContext) => Promise<void>): void => {
         if (schedule === 'off') return;
         // A failure (S3 away, disk full) is retried with backoff; the next tick runs regardless.
-        jobs.push({ type, schedule, run: exclusive(type.replace('backup.', ''), run), maxAttempts: 5, backoffMs: 5_000, maxBackoffMs: 5 * 60_000, timeoutMs: 6 * HOUR_MS });
+        jobs.push({ type, schedule, run: exclusive(type.replace('backup.', ''), activity, run), maxAttempts: 5, backoffMs: 5_000, maxBackoffMs: 5 * 60_000, timeoutMs: 6 * HOUR_MS });
       };
-      scheduled('backup.create', config.backupSchedule, async (context) => {
-        const { metadata } = await backupNow(current(), 'scheduled', { warn: (message) => context.logger.warn(message) });
+      scheduled('backup.create', 'backup', config.backupSchedule, async (context) => {
+        const { metadata } = await backupNow(current(), 'scheduled', { warn: (message) => context.logger.warn(message), observe: platform.outgoingCalls });
         context.logger.info({ backup_id: metadata.id, bytes: metadata.sizes.encryptedBytes, duration_ms: metadata.durationMs }, 'backup complete');
       });
-      scheduled('backup.prune', config.backupPruneSchedule, async (context) => {
-        const plan = await pruneNow(current());
+      scheduled('backup.prune', 'prune', config.backupPruneSchedule, async (context) => {
+        const plan = await pruneNow(current(), { observe: platform.outgoingCalls });
         context.logger.info({ deleted: plan.remove, kept: plan.keep.length }, 'backups pruned');
       });
-      if (current().backupAgeIdentity !== undefined || config.env === 'development') {
-        scheduled('backup.verify', config.backupVerifySchedule, async (context) => {
+      if (current().backupIdentity !== undefined || config.env === 'development') {
+        scheduled('backup.verify', 'drill', config.backupVerifySchedule, async (context) => {
           if ((await listBackups(store)).length === 0) return void context.logger.info('no backup to drill yet');
-          const report = await verifyNow(current(), 'latest');
+          const report = await verifyNow(current(), 'latest', { observe: platform.outgoingCalls });
+          if (report.leftoversDropped.length > 0) context.logger.warn({ databases: report.leftoversDropped }, 'dropped scratch databases that killed restore drills left behind');
           context.logger.info({ backup_id: report.id, tables: report.tables.compared, duration_ms: report.durationMs }, 'restore drill passed');
         });
       } else if (platform.roles.worker) {
-        logger.error('BACKUP_AGE_IDENTITY is not set: the daily restore drill cannot open backups and does not run');
+        logger.error('BACKUP_IDENTITY is not set: the daily restore drill cannot open backups and does not run');
       }
     }
 

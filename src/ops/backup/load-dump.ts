@@ -2,10 +2,9 @@ import { spawn } from 'node:child_process';
 import { Transform, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import { BackupError } from './backup-error.js';
 import type { BackupMetadata } from './backup-metadata.js';
-import { libpqTarget, scrub, type PostgresConnection } from './postgres-dump.js';
+import { connect, libpqTarget, scrub, type PostgresConnection } from './postgres-connection.js';
 import { lastMigration } from './dump-source.js';
 import { tableStats, type RunSql, type TableStat } from './table-stats.js';
 
@@ -62,37 +61,22 @@ export async function loadDump(target: LoadTarget, dump: BackupMetadata['dump'],
 }
 
 /** Per-table figures of a loaded database, for comparison with the backup's metadata. */
-export async function loadedStats(target: LoadTarget): Promise<{ tables: Record<string, TableStat>; migration: string | null }> {
+/** The loaded database's stats, each table hashed as the backup (`expected`) hashed it. */
+export async function loadedStats(target: LoadTarget, expected: Record<string, TableStat>): Promise<{ tables: Record<string, TableStat>; migration: string | null }> {
   if (target.kind === 'pglite') {
     return target.pglite.transaction(async (tx) => {
       const run: RunSql = async (text) => (await tx.query(text)).rows as never[];
-      return { tables: await tableStats(run), migration: await lastMigration(run) };
+      return { tables: await tableStats(run, expected), migration: await lastMigration(run) };
     });
   }
   const client = await connect(target.connection);
   try {
     await client.query('begin isolation level repeatable read read only');
     const run: RunSql = async (text) => (await client.query(text)).rows;
-    return { tables: await tableStats(run), migration: await lastMigration(run) };
+    return { tables: await tableStats(run, expected), migration: await lastMigration(run) };
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-export async function connect(connection: PostgresConnection): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: connection.url, password: connection.password, application_name: 'rampart-restore' });
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new BackupError('failed', `cannot connect to ${describeDatabase(connection.url)}: ${scrub((error as Error).message, connection)}`);
-  }
-  return client;
-}
-
-/** `database on host:port`, never the credentials. */
-export function describeDatabase(url: string): string {
-  const parsed = new URL(url);
-  return `database ${decodeURIComponent(parsed.pathname.slice(1)) || 'postgres'} on ${parsed.hostname}:${parsed.port || '5432'}`;
 }
 
 async function serverVersionNum(connection: PostgresConnection): Promise<number> {

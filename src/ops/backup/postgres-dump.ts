@@ -1,14 +1,8 @@
 import { spawn } from 'node:child_process';
-import pg from 'pg';
 import { BackupError } from './backup-error.js';
+import { connect, libpqTarget, scrub, type PostgresConnection } from './postgres-connection.js';
 import { lastMigration, type DumpSource } from './dump-source.js';
 import { tableStats, type RunSql } from './table-stats.js';
-
-export interface PostgresConnection {
-  url: string;
-  /** DATABASE_PASSWORD from the secrets chain; else the URL's own. */
-  password?: string | undefined;
-}
 
 /**
  * Starts `pg_dump -Fc` (uncompressed: zstd does that, faster) in a snapshot this connection
@@ -16,10 +10,7 @@ export interface PostgresConnection {
  * figures describe exactly the dumped rows however busy the database is.
  */
 export async function dumpPostgres(connection: PostgresConnection): Promise<DumpSource> {
-  const client = new pg.Client({ connectionString: connection.url, password: connection.password, application_name: 'rampart-backup' });
-  await client.connect().catch((error: Error) => {
-    throw new BackupError('failed', `cannot connect to the database: ${scrub(error.message, connection)}`);
-  });
+  const client = await connect(connection, 'rampart-backup');
   try {
     await client.query('begin isolation level repeatable read read only');
     const { rows } = await client.query<{ snapshot: string }>('select pg_export_snapshot() as snapshot');
@@ -61,20 +52,4 @@ export async function dumpPostgres(connection: PostgresConnection): Promise<Dump
     await client.end().catch(() => undefined);
     throw error;
   }
-}
-
-/** The URL without its password, and the password to hand libpq separately. */
-export function libpqTarget(connection: PostgresConnection): { url: string; password: string | undefined } {
-  const url = new URL(connection.url);
-  const password = connection.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
-  url.password = '';
-  return { url: url.toString(), password };
-}
-
-/** Removes the password from a message that may quote the connection string. */
-export function scrub(message: string, connection: PostgresConnection): string {
-  let result = message;
-  const { password } = libpqTarget(connection);
-  for (const secret of [password, connection.url]) if (secret) result = result.split(secret).join('***');
-  return result;
 }

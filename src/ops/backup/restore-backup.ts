@@ -10,12 +10,12 @@ import { findBackup } from './backup-catalog.js';
 import type { BackupMetadata } from './backup-metadata.js';
 import type { BackupStore } from './backup-store.js';
 import { freshEmbeddedCluster, lockEmbedded, openEmbedded } from './embedded-database.js';
-import { connect, describeDatabase, loadDump, loadedStats, type LoadTarget } from './load-dump.js';
-import type { PostgresConnection } from './postgres-dump.js';
+import { loadDump, loadedStats, type LoadTarget } from './load-dump.js';
+import { connect, describeDatabase, type PostgresConnection } from './postgres-connection.js';
 import { silentProgress, type Progress } from './progress.js';
 import { verifyChecksum } from './restore-drill.js';
 import { unseal } from './sealed-stream.js';
-import { compareStats, totalRows } from './table-stats.js';
+import { compareStats, tableCensus } from './table-stats.js';
 
 export type RestoreTarget = { kind: 'postgres'; connection: PostgresConnection } | { kind: 'pglite'; dataDir: string };
 
@@ -47,7 +47,7 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreRes
   const stamp = (request.now?.() ?? new Date()).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z').toLowerCase();
   const load = async (target: LoadTarget) => {
     await loadDump(target, metadata.dump, await unseal(await request.store.read(metadata.file), identity, request.store.describe(metadata.file)));
-    const loaded = await loadedStats(target);
+    const loaded = await loadedStats(target, metadata.tables);
     const differences = compareStats(metadata.tables, loaded.tables);
     if (differences.length > 0) throw new BackupError('mismatch', `the restored copy differs from the backup in ${differences.map((d) => d.table).join(', ')}; the target was left untouched`);
   };
@@ -130,9 +130,8 @@ async function refuseBusyOrFull(connection: PostgresConnection, force: boolean):
       const who = [...new Set(sessions.map((s) => s.application_name || s.client_addr || 'unnamed'))].join(', ');
       throw new BackupError('refused', `${describeDatabase(connection.url)} is in use: ${sessions.length} other session(s)${who ? ` (${who})` : ''}${Number(workers.alive) > 0 ? `, ${workers.alive} live worker(s)` : ''}. Stop \`rampart serve\` and \`rampart worker\` first (e.g. scale them to 0), then run the restore again`);
     }
-    const stats = await loadedStats({ kind: 'postgres', connection });
-    const tables = Object.keys(stats.tables).length;
-    if (tables > 0 && !force) throw new BackupError('refused', `${describeDatabase(connection.url)} is not empty (${tables} tables, ${totalRows(stats.tables)} rows): pass --force to replace it (its current contents are kept, renamed, not dropped)`);
+    const { tables, rows } = await tableCensus(async (text) => (await client.query(text)).rows, !force);
+    if (tables > 0 && !force) throw new BackupError('refused', `${describeDatabase(connection.url)} is not empty (${tables} tables, ${rows} rows): pass --force to replace it (its current contents are kept, renamed, not dropped)`);
     return tables > 0;
   } finally {
     await client.end().catch(() => undefined);
@@ -146,9 +145,8 @@ async function restoreEmbedded(dataDir: string, force: boolean, stamp: string, l
     if (existsSync(live) && !force) {
       const current: PGlite = await openEmbedded(dataDir);
       try {
-        const stats = await loadedStats({ kind: 'pglite', pglite: current });
-        const tables = Object.keys(stats.tables).length;
-        if (tables > 0) throw new BackupError('refused', `the embedded database in ${dataDir} is not empty (${tables} tables, ${totalRows(stats.tables)} rows): pass --force to replace it (its current files are kept, renamed, not deleted)`);
+        const { tables, rows } = await tableCensus(async (text) => (await current.query(text)).rows as never[], true);
+        if (tables > 0) throw new BackupError('refused', `the embedded database in ${dataDir} is not empty (${tables} tables, ${rows} rows): pass --force to replace it (its current files are kept, renamed, not deleted)`);
       } finally {
         await current.close();
       }

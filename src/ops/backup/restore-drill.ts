@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import { BackupError } from './backup-error.js';
 import { findBackup } from './backup-catalog.js';
 import { reportName, type BackupMetadata } from './backup-metadata.js';
 import type { BackupStore } from './backup-store.js';
 import { scratchEmbedded } from './embedded-database.js';
-import { connect, loadDump, loadedStats, type LoadTarget } from './load-dump.js';
-import type { PostgresConnection } from './postgres-dump.js';
+import { loadDump, loadedStats, type LoadTarget } from './load-dump.js';
+import { connect, type PostgresConnection } from './postgres-connection.js';
 import { silentProgress, type Progress } from './progress.js';
 import { digestOf, unseal } from './sealed-stream.js';
 import { compareStats, type StatDifference } from './table-stats.js';
@@ -20,6 +21,8 @@ export interface DrillReport {
   tables: { compared: number; differences: StatDifference[] };
   migrations: { expected: string | null; restored: string | null; ok: boolean };
   durationMs: number;
+  /** Scratch databases an earlier drill left behind (it was killed mid-way) and this one dropped. */
+  leftoversDropped: string[];
 }
 
 export interface DrillRequest {
@@ -47,13 +50,13 @@ export async function verifyBackup(request: DrillRequest): Promise<DrillReport> 
   await verifyChecksum(request.store, metadata, progress);
   const identity = await request.identity();
 
-  const scratch = request.server ? await scratchPostgres(request.server, metadata.id) : await scratchEmbeddedTarget();
+  const scratch = request.server ? await scratchPostgres(request.server, metadata.id, started) : await scratchEmbeddedTarget();
   let report: DrillReport;
   try {
     const plain = await unseal(await request.store.read(metadata.file), identity, described);
     await loadDump(scratch.target, metadata.dump, plain);
     progress.done('restore');
-    const loaded = await loadedStats(scratch.target);
+    const loaded = await loadedStats(scratch.target, metadata.tables);
     const differences = compareStats(metadata.tables, loaded.tables);
     report = {
       id: metadata.id,
@@ -64,6 +67,7 @@ export async function verifyBackup(request: DrillRequest): Promise<DrillReport> 
       tables: { compared: Object.keys(metadata.tables).length, differences },
       migrations: { expected: metadata.migration, restored: loaded.migration, ok: loaded.migration === metadata.migration },
       durationMs: now().getTime() - started.getTime(),
+      leftoversDropped: scratch.leftoversDropped,
     };
   } finally {
     await scratch.dispose();
@@ -91,17 +95,53 @@ export async function verifyChecksum(store: BackupStore, metadata: BackupMetadat
 
 interface Scratch {
   target: LoadTarget;
+  /** Scratch databases of killed drills dropped on the way (PostgreSQL only). */
+  leftoversDropped: string[];
   dispose(): Promise<void>;
 }
 
+const SCRATCH_PREFIX = 'rampart_drill_';
+// A scratch database's comment says when it was made; a drill of a 10 GB database takes minutes.
+const SCRATCH_NOTE = 'rampart restore drill scratch database, created ';
+const LEFTOVER_AFTER_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Drops the scratch databases of drills that were killed before they could drop their own
+ * (made over a day ago, by their comment). Drills of other processes, even other machines
+ * sharing the server, are running now, not a day ago: theirs are left alone, and so is any
+ * database without our comment.
+ */
+async function dropDrillLeftovers(admin: pg.Client, now: Date): Promise<string[]> {
+  const { rows } = await admin.query<{ datname: string; note: string | null }>(
+    "select datname, shobj_description(oid, 'pg_database') as note from pg_database where datname like $1",
+    [`${SCRATCH_PREFIX.replaceAll('_', '\\_')}%`],
+  );
+  const dropped: string[] = [];
+  for (const { datname, note } of rows) {
+    const created = note?.startsWith(SCRATCH_NOTE) ? Date.parse(note.slice(SCRATCH_NOTE.length)) : Number.NaN;
+    if (!(now.getTime() - created > LEFTOVER_AFTER_MS) || !/^[a-z0-9_]+$/.test(datname)) continue;
+    await admin.query(`drop database if exists ${datname} with (force)`);
+    dropped.push(datname);
+  }
+  return dropped;
+}
+
 /** A temporary database on the same server, dropped afterwards (even when the drill fails). */
-async function scratchPostgres(server: PostgresConnection, id: string): Promise<Scratch> {
-  const name = `rampart_drill_${id.slice(0, 8)}_${randomBytes(3).toString('hex')}`;
+async function scratchPostgres(server: PostgresConnection, id: string, now: Date): Promise<Scratch> {
+  // The whole backup id (its date alone is shared by a day of backups), lower-cased for an unquoted name.
+  const name = `${SCRATCH_PREFIX}${id.toLowerCase().replace(/[^a-z0-9]/g, '')}_${randomBytes(3).toString('hex')}`;
+  // One connection sweeps and creates.
   const admin = await connect(server);
+  let leftoversDropped: string[];
   try {
-    await admin.query(`create database ${name}`);
-  } catch (error) {
-    throw new BackupError('failed', `cannot create the scratch database ${name} for the drill (the role needs CREATEDB): ${(error as Error).message}`);
+    leftoversDropped = await dropDrillLeftovers(admin, now);
+    try {
+      await admin.query(`create database ${name}`);
+      await admin.query(`comment on database ${name} is '${SCRATCH_NOTE}${now.toISOString()}'`);
+    } catch (error) {
+      await admin.query(`drop database if exists ${name}`).catch(() => undefined);
+      throw new BackupError('failed', `cannot create the scratch database ${name} for the drill (the role needs CREATEDB): ${(error as Error).message}`);
+    }
   } finally {
     await admin.end().catch(() => undefined);
   }
@@ -109,6 +149,7 @@ async function scratchPostgres(server: PostgresConnection, id: string): Promise<
   url.pathname = `/${name}`;
   return {
     target: { kind: 'postgres', connection: { url: url.toString(), password: server.password } },
+    leftoversDropped,
     async dispose() {
       const dropper = await connect(server);
       try {
@@ -122,7 +163,7 @@ async function scratchPostgres(server: PostgresConnection, id: string): Promise<
 
 async function scratchEmbeddedTarget(): Promise<Scratch> {
   const scratch = await scratchEmbedded();
-  return { target: { kind: 'pglite', pglite: scratch.pglite }, dispose: scratch.dispose };
+  return { target: { kind: 'pglite', pglite: scratch.pglite }, leftoversDropped: [], dispose: scratch.dispose };
 }
 
 function drillMarkdown(report: DrillReport, metadata: BackupMetadata): string {
@@ -137,6 +178,7 @@ function drillMarkdown(report: DrillReport, metadata: BackupMetadata): string {
     `- drilled at ${report.at} into a scratch ${report.scratch === 'postgres' ? 'PostgreSQL database' : 'embedded database'}, in ${(report.durationMs / 1000).toFixed(1)} s`,
     `- backup taken ${metadata.createdAt} (${metadata.label}), ${metadata.sizes.encryptedBytes} bytes, sha256 \`${metadata.sha256}\`: checksum ${report.checksum.ok ? 'matches' : 'DIFFERS'}`,
     `- migration: expected \`${report.migrations.expected ?? 'none'}\`, restored \`${report.migrations.restored ?? 'none'}\`${report.migrations.ok ? '' : ' — DIFFERENT'}`,
+    ...(report.leftoversDropped.length > 0 ? [`- dropped scratch databases that killed drills left over a day ago: ${report.leftoversDropped.map((n) => `\`${n}\``).join(', ')}`] : []),
     '',
     '| table | rows at backup | rows restored | content |',
     '|---|---:|---:|---|',

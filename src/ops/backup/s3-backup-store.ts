@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, GetObjectCommand, paginateListObjectsV2, PutObjectCommand, S3Client, type ServerSideEncryption } from '@aws-sdk/client-s3';
+import { observeS3Requests, type OutgoingObserver } from '../../platform/outgoing/outgoing-calls.js';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { BackupError } from './backup-error.js';
@@ -12,6 +13,8 @@ export interface S3BackupSettings {
   endpoint?: string | undefined;
   forcePathStyle: boolean;
   encryption: { algorithm: 'AES256' | 'aws:kms'; kmsKeyId?: string | undefined };
+  /** Sees every HTTP request the client sends (tracing, in the worker's backup jobs). */
+  observe?: OutgoingObserver | undefined;
 }
 
 // 16 MiB parts, two in flight: at most ~48 MiB buffered whatever the backup's size, and
@@ -29,6 +32,7 @@ export function createS3BackupStore(settings: S3BackupSettings, client?: S3Clien
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  if (settings.observe) observeS3Requests(s3, settings.observe);
   const Bucket = settings.bucket;
   const keyOf = (name: string) => (settings.prefix ? `${settings.prefix}/${name}` : name);
   const sse = {

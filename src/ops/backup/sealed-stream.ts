@@ -57,7 +57,7 @@ export async function unseal(sealed: Readable, identity: string, fileName: strin
   try {
     decrypter.addIdentity(identity);
   } catch {
-    throw new BackupError('bad_input', 'BACKUP_AGE_IDENTITY is not a valid age identity');
+    throw new BackupError('bad_input', 'BACKUP_IDENTITY is not a valid age identity');
   }
   let compressed: ReadableStream<Uint8Array>;
   try {

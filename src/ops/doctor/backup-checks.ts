@@ -37,7 +37,7 @@ export function backupFindings(settings: BackupSettings, metrics: BackupMetrics,
       id: 'backups-not-configured',
       severity: settings.production ? 'critical' : 'warning',
       message: `no scheduled backups: ${settings.notScheduled}`,
-      fix: 'set DATABASE_URL, BACKUP_DESTINATION and BACKUP_AGE_RECIPIENTS, and run a worker (README: Backups and recovery)',
+      fix: 'set DATABASE_URL, BACKUP_DESTINATION and BACKUP_RECIPIENTS, and run a worker (README: Backups and recovery)',
       docs: DOCS.backups,
     }];
   }

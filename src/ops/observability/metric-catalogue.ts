@@ -23,7 +23,6 @@ export interface MetricSource {
 }
 
 const exported = (name: string, type: MetricType, labels: string[], meaning: string): CatalogueEntry => ({ name, type, labels, meaning, status: 'exported' });
-const planned = (name: string, type: MetricType, labels: string[], meaning: string): CatalogueEntry => ({ name, type, labels, meaning, status: 'planned' });
 const metric = (name: string, type: MetricType, labels: string[], meaning: string): CatalogueEntry => ({ name, type, labels, meaning });
 
 export const METRIC_CATALOGUE: MetricSource[] = [
@@ -56,11 +55,11 @@ export const METRIC_CATALOGUE: MetricSource[] = [
       exported('redis_command_duration_seconds', 'histogram', ['command'], 'Redis commands by name, failed ones included (with `REDIS_URL`).'),
       exported('redis_command_errors_total', 'counter', ['command'], 'Redis commands that failed (timeout, connection lost, script error), by name.'),
       exported('redis_connected', 'gauge', [], '1 while the shared Redis connection is ready for commands, else 0; absent without `REDIS_URL`.'),
-      planned('auth_failures_total', 'counter', ['reason'], 'Failed sign-ins and token checks by reason (e.g. `bad_password`, `unknown_user`, `mfa_invalid`, `locked`).'),
-      planned('auth_mfa_failures_total', 'counter', [], 'Wrong TOTP or backup codes.'),
-      planned('auth_lockouts_total', 'counter', [], 'Accounts locked by brute-force protection.'),
+      exported('auth_failures_total', 'counter', ['reason'], 'Failed sign-ins and credential checks by reason: `unknown_user`, `bad_password`, `disabled`, `locked` (429 while throttled), `mfa_invalid`, `mfa_token_invalid`, `reset_token_invalid`, `refresh_token_invalid`, `access_token_invalid`, `api_key_invalid`. A request without any credential is not counted.'),
+      exported('auth_mfa_failures_total', 'counter', [], 'Wrong TOTP or backup codes.'),
+      exported('auth_lockouts_total', 'counter', ['scope'], 'Brute-force locks: an account (`account`) or a client address (`ip`) reached its failure limit.'),
       exported('build_info', 'gauge', ['version', 'git_sha', 'node'], 'Always 1; the labels say which build runs (`git_sha` baked in at build time).'),
-      planned('secrets_rotation_overdue', 'gauge', ['secret'], '1 when the secret is older than its rotation policy (as `rampart secrets audit` reports), else 0.'),
+      exported('secrets_rotation_overdue', 'gauge', ['secret'], '1 when the secret is older than its rotation policy (as `rampart secrets audit` reports), else 0; absent while its age is unknown. The database-held ones are read at most every 5 minutes.'),
       exported('worker_heartbeats', 'gauge', ['state'], 'Workers by heartbeat state (`alive`, `stale`), as web processes see them in the database.'),
       exported('backup_last_success_timestamp_seconds', 'gauge', [], 'When the last backup succeeded (Unix time).'),
       exported('backup_last_size_bytes', 'gauge', [], 'Size of the last successful backup.'),

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import proxyAddr from 'proxy-addr';
 
 export interface GracefulCloseOptions {
   /** Keep accepting and serving this long first, so load balancers see readiness 503 and stop routing. */
@@ -10,19 +11,37 @@ export interface GracefulCloseOptions {
   graceMs: number;
 }
 
+export interface GracefulCloseSetup {
+  /** TRUSTED_PROXIES: balancers whose connections are theirs to close (see below). */
+  trustedProxies: readonly string[];
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     /**
      * Shuts the public port down without dropping a request that reached it: serves on for
-     * `delayMs` (every response from now on says `Connection: close`), stops accepting, answers
-     * what is in flight or already received, closes idle connections, then closes the app.
-     * Resolves false when the grace period ran out and connections had to be cut.
+     * `delayMs`, stops accepting, answers what is in flight or already received (with
+     * `Connection: close`), closes idle connections, then closes the app. Resolves false when
+     * the grace period ran out and requests had to be cut off.
+     *
+     * A client is told `Connection: close` from the start of the delay, so it reconnects
+     * through its balancer to another instance. A trusted proxy is not: it balances each
+     * request itself, and closing its connections only makes it open new ones to us, right up
+     * to the moment the port closes, when every connection still in the kernel's accept queue
+     * is reset with its request already sent (a POST the proxy may not retry; CI saw one in
+     * about 40 restarts). Kept open, they carry the proxy's requests until the port closes;
+     * then a new connection is refused (the proxy retries it elsewhere and sets us aside), the
+     * next answer on each open one says `Connection: close`, and an idle one is left for the
+     * proxy to close (its keep-alive timeout is shorter than ours, KEEP_ALIVE_TIMEOUT_MS, which
+     * ends it otherwise): ended by us, it could cross a request the proxy is sending on it.
      */
     closeGracefully(options: GracefulCloseOptions): Promise<boolean>;
   }
 }
 
 interface Connection {
+  /** From a trusted proxy: see closeGracefully. */
+  proxy: boolean;
   requests: number;
   open: Set<ServerResponse>;
   /** Sweeps that found the connection without a request; see FIRST_REQUEST_WAIT_MS. */
@@ -44,20 +63,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const nextLoopTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Tracks the public server's connections so `app.closeGracefully()` can drain them. */
-export const gracefulClose = fp(async (app: FastifyInstance) => {
+export const gracefulClose = fp(async (app: FastifyInstance, setup: GracefulCloseSetup) => {
   const connections = new Map<Socket, Connection>();
+  const isTrustedProxy = proxyAddr.compile([...setup.trustedProxies]);
   let draining = false;
+  let portClosed = false;
+  const toldToClose = (connection: Connection | undefined) => portClosed || (draining && !connection?.proxy);
 
   let accepted = 0;
   app.server.on('connection', (socket: Socket) => {
     accepted += 1;
-    connections.set(socket, { requests: 0, open: new Set(), idleSweeps: 0, ending: false });
+    const peer = socket.remoteAddress;
+    connections.set(socket, { proxy: peer !== undefined && isTrustedProxy(peer, 0), requests: 0, open: new Set(), idleSweeps: 0, ending: false });
     socket.once('close', () => connections.delete(socket));
   });
   // Before Fastify's own listener, so the header is in place whatever the route does.
   app.server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
     const connection = connections.get(request.socket);
-    if (draining) response.setHeader('Connection', 'close');
+    if (toldToClose(connection)) response.setHeader('Connection', 'close');
     if (!connection) return;
     connection.requests += 1;
     connection.idleSweeps = 0;
@@ -78,15 +101,21 @@ export const gracefulClose = fp(async (app: FastifyInstance) => {
   };
 
   app.decorate('closeGracefully', async ({ delayMs, graceMs }: GracefulCloseOptions): Promise<boolean> => {
+    const tellOpenResponsesToClose = () => {
+      for (const connection of connections.values()) {
+        if (!toldToClose(connection)) continue;
+        for (const response of connection.open) if (!response.headersSent) response.setHeader('Connection', 'close');
+      }
+    };
     draining = true;
-    for (const connection of connections.values()) {
-      for (const response of connection.open) if (!response.headersSent) response.setHeader('Connection', 'close');
-    }
+    tellOpenResponsesToClose();
     await sleep(delayMs);
     await acceptWhatIsQueued();
     // net's close, not http's: since Node 19 http's close() also closes every connection
     // without a request in progress, including those whose request has not been read yet.
     NetServer.prototype.close.call(app.server);
+    portClosed = true;
+    tellOpenResponsesToClose();
 
     const deadline = Date.now() + graceMs;
     const firstRequestDeadline = Date.now() + Math.min(FIRST_REQUEST_WAIT_MS, graceMs);
@@ -96,14 +125,15 @@ export const gracefulClose = fp(async (app: FastifyInstance) => {
         if (connection.open.size > 0 || connection.ending) continue;
         connection.idleSweeps += 1;
         const waitedForFirstRequest = now >= firstRequestDeadline && connection.idleSweeps >= FIRST_REQUEST_SWEEPS;
-        if (connection.requests > 0 || waitedForFirstRequest) {
+        if (connection.requests > 0 ? !connection.proxy : waitedForFirstRequest) {
           connection.ending = true;
           socket.end();
         }
       }
       await sleep(SWEEP_INTERVAL_MS);
     }
-    const clean = connections.size === 0;
+    // A proxy's idle connection outliving the grace period cut no request off.
+    const clean = [...connections.values()].every((connection) => connection.proxy && connection.open.size === 0 && connection.requests > 0);
     for (const socket of connections.keys()) socket.destroy();
     await app.close();
     return clean;

@@ -15,6 +15,8 @@ export interface PressureLimits {
 export interface PressureGauge {
   overloaded(): boolean;
   eventLoopDelayMs(): number;
+  /** Begins sampling; until then the gauge reads no pressure. */
+  start(): void;
   stop(): void;
 }
 
@@ -25,25 +27,37 @@ const WINDOW_SAMPLES = 10;
 /**
  * Samples pressure on a timer so the per-request check is one boolean read. Event-loop
  * delay is measured as timer drift: a loop blocked for 300 ms fires a 100 ms timer 300 ms late.
+ * The server starts it once it listens: building the app (plugins, routes) blocks the loop for
+ * a while, longer on a busy machine, and counting that would shed the first requests a new
+ * instance gets, just when a rolling restart sends it traffic.
  */
-export function watchPressure(limits: PressureLimits): PressureGauge {
+export function pressureGauge(limits: PressureLimits): PressureGauge {
   const interval = limits.sampleIntervalMs ?? 100;
   const samples: number[] = [];
   let delayMs = 0;
   let overloaded = false;
-  let expected = performance.now() + interval;
-  const timer = setInterval(() => {
+  let timer: NodeJS.Timeout | undefined;
+  const sample = (expected: number) => {
     const now = performance.now();
     samples.push(Math.max(0, now - expected));
     if (samples.length > WINDOW_SAMPLES) samples.shift();
     delayMs = Math.max(...samples);
-    expected = now + interval;
     const loopTooSlow = limits.maxEventLoopDelayMs > 0 && delayMs > limits.maxEventLoopDelayMs;
     const heapTooBig = limits.maxHeapUsedBytes > 0 && getHeapStatistics().used_heap_size > limits.maxHeapUsedBytes;
     overloaded = loopTooSlow || heapTooBig;
-  }, interval);
-  timer.unref();
-  return { overloaded: () => overloaded, eventLoopDelayMs: () => delayMs, stop: () => clearInterval(timer) };
+    return now + interval;
+  };
+  return {
+    overloaded: () => overloaded,
+    eventLoopDelayMs: () => delayMs,
+    start() {
+      if (timer) return;
+      let expected = performance.now() + interval;
+      timer = setInterval(() => void (expected = sample(expected)), interval);
+      timer.unref();
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 export interface LoadSheddingOptions {

@@ -98,7 +98,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   // as text/plain is what a cross-site form can post without a CORS preflight: refuse it (415).
   app.removeContentTypeParser('text/plain');
 
-  await app.register(gracefulClose);
+  await app.register(gracefulClose, { trustedProxies: options.trustedProxies });
   if (options.tracing) await app.register(options.tracing.spans);
   await app.register(problemDetails, { outages: options.outages, onServerError: options.onServerError });
   await app.register(securityHeaders, { hsts });

@@ -1,3 +1,4 @@
+import { reporting, type OutgoingObserver } from '../outgoing/outgoing-calls.js';
 import type { Mailer } from './mailer.js';
 import { createOutboxMailer } from './outbox-mailer.js';
 import { createSmtpMailer } from './smtp-mailer.js';
@@ -12,6 +13,8 @@ export interface MailerConfig {
   /** Where messages are written without SMTP, e.g. `<RAMPART_DATA_DIR>/outbox`. */
   outboxDirectory: string;
   from: string;
+  /** Sees every message sent over SMTP (tracing); the outbox is a local write, not a call. */
+  observe?: OutgoingObserver | undefined;
 }
 
 /** SMTP when a URL is configured, otherwise the outbox: an embedded install sends no mail by surprise. */
@@ -27,7 +30,18 @@ export function createMailer(config: MailerConfig): Mailer {
       const url = urlNow();
       // Nodemailer's transport here opens a connection per message and keeps none: nothing to close.
       if (url !== current.url) current = { url, mailer: build(url) };
-      return current.mailer.send(message);
+      if (url === undefined || !config.observe) return current.mailer.send(message);
+      // The relay's host only: the URL carries the credentials.
+      const done = config.observe({ name: 'smtp send', attributes: { 'network.protocol.name': 'smtp', 'server.address': hostOf(url) } });
+      return reporting(current.mailer.send(message), done);
     },
   };
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -12,9 +12,10 @@ export interface Metrics {
   /**
    * A counter for hot paths: `count('a', 'b')` adds one to a plain number, and the totals
    * reach prom-client only at scrape time (its label hashing on every increment costs more
-   * than the work being counted).
+   * than the work being counted). Series in `known` are exported at 0 before their first
+   * count, so `rate()` and `increase()` see the first one.
    */
-  tally(name: string, help: string, labelNames: readonly string[]): (...labelValues: string[]) => void;
+  tally(name: string, help: string, labelNames: readonly string[], known?: readonly (readonly string[])[]): (...labelValues: string[]) => void;
   /** Registers a gauge whose value is read at scrape time. */
   gauge(name: string, help: string, labelNames: readonly string[], collect: (set: (labels: Record<string, string>, value: number) => void) => void | Promise<void>): void;
   /** Registers a counter whose running total is kept elsewhere and read at scrape time. */
@@ -50,16 +51,20 @@ export function createMetrics(): Metrics {
   return {
     registry,
     http,
-    tally(name, help, labelNames) {
+    tally(name, help, labelNames, known = []) {
       const totals = new Map<string, { labels: Record<string, string>; value: number }>();
+      const seriesOf = (values: readonly string[]) => {
+        const key = values.join('\u0000');
+        let total = totals.get(key);
+        if (!total) totals.set(key, (total = { labels: Object.fromEntries(labelNames.map((label, i) => [label, values[i] ?? ''])), value: 0 }));
+        return total;
+      };
+      for (const values of known) seriesOf(values);
       counter(name, help, labelNames, (set) => {
         for (const { labels, value } of totals.values()) set(labels, value);
       });
       return (...values) => {
-        const key = values.join('\u0000');
-        const total = totals.get(key);
-        if (total) total.value++;
-        else totals.set(key, { labels: Object.fromEntries(labelNames.map((label, i) => [label, values[i] ?? ''])), value: 1 });
+        seriesOf(values).value++;
       };
     },
     gauge(name, help, labelNames, collect) {
@@ -77,7 +82,12 @@ export function createMetrics(): Metrics {
     counter,
     timer(name, help, labelNames, buckets) {
       const histogram = new Histogram({ name, help, labelNames, buckets: [...buckets], registers: [registry] });
-      return (labels) => histogram.startTimer(labels);
+      return (labels) => {
+        const end = histogram.startTimer(labels);
+        // prom-client's end() takes labels: an argument a caller passes on (a failed
+        // statement's error, whose fields are not labels) must never reach it.
+        return () => void end();
+      };
     },
   };
 }

@@ -1,6 +1,7 @@
 import { AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListMultipartUploadsCommand, paginateListObjectsV2, S3Client, type ServerSideEncryption } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable, Transform } from 'node:stream';
+import { observeS3Requests, type OutgoingObserver } from '../outgoing/outgoing-calls.js';
 import { assertObjectKey, ObjectNotFound, type ObjectStorage, type StoredObject } from './object-storage.js';
 
 export interface S3StorageOptions {
@@ -14,6 +15,8 @@ export interface S3StorageOptions {
   encryption: { algorithm: 'AES256' | 'aws:kms'; kmsKeyId?: string | undefined };
   /** For tests; otherwise built from the options with credentials from the default AWS chain. */
   client?: S3Client;
+  /** Sees every HTTP request the client sends (tracing). */
+  observe?: OutgoingObserver | undefined;
 }
 
 // Multipart parts are buffered: at most PART_SIZE × (QUEUE_SIZE + 1) bytes per upload in
@@ -33,6 +36,7 @@ export function createS3Storage(options: S3StorageOptions): ObjectStorage {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  if (options.observe) observeS3Requests(client, options.observe);
   const Bucket = options.bucket;
   const encryption = {
     ServerSideEncryption: options.encryption.algorithm as ServerSideEncryption,
