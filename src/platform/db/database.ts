@@ -214,46 +214,81 @@ async function listenOnPostgres(
 ): Promise<() => Promise<void>> {
   const quotedChannel = loadPg().escapeIdentifier(channel);
   let stopped = false;
-  let client: Pg.PoolClient | undefined;
+  let current: Listening | undefined;
   let retry: NodeJS.Timeout | undefined;
-  const attach = async (): Promise<void> => {
+  const attach = async (reattaching: boolean): Promise<void> => {
     const next = await connect();
     if (stopped) {
       next.release();
       return;
     }
-    client = next;
+    const listening = handBackOnce(next);
+    current = listening;
     next.on('notification', (message) => {
       if (message.channel === channel) onNotify(message.payload ?? '');
     });
     // A lost listening connection (PostgreSQL restart) is replaced; until then pollers poll.
     next.once('error', () => {
-      client = undefined;
-      next.release(true);
-      scheduleReattach();
+      if (current === listening) current = undefined;
+      if (listening.handBack(true)) scheduleReattach();
     });
-    await next.query(`listen ${quotedChannel}`);
+    try {
+      await next.query(`listen ${quotedChannel}`);
+    } catch (error) {
+      if (current === listening) current = undefined;
+      listening.handBack(true);
+      throw error;
+    }
+    // NOTIFYs sent while no connection listened are lost: tell the subscriber to look now
+    // rather than at its next poll (an empty payload names no particular message).
+    if (reattaching) {
+      logger?.info?.({ channel }, 'listening for notifications again');
+      onNotify('');
+    }
   };
   const scheduleReattach = () => {
     if (stopped) return;
+    clearTimeout(retry);
     retry = setTimeout(() => {
-      attach().catch((error: unknown) => {
+      attach(true).catch((error: unknown) => {
         logger?.warn({ reason: describeDatabaseFailure(error, []) }, 'could not listen for notifications; retrying');
         scheduleReattach();
       });
     }, 1_000);
     retry.unref();
   };
-  await attach();
+  await attach(false);
   return async () => {
     stopped = true;
     clearTimeout(retry);
-    const held = client;
-    client = undefined;
+    const held = current;
+    current = undefined;
     if (held) {
-      await held.query(`unlisten ${quotedChannel}`).catch(() => undefined);
-      held.release();
+      const unlistened = await held.client.query(`unlisten ${quotedChannel}`).then(() => true, () => false);
+      held.handBack(!unlistened);
     }
+  };
+}
+
+interface Listening {
+  client: Pg.PoolClient;
+  /** Returns the connection to the pool (destroying it if asked) unless that was done already. */
+  handBack(destroy: boolean): boolean;
+}
+
+// A listening connection can be lost (its 'error' event) after it was handed back, when
+// the pool holds it idle and the database is dropped: releasing a client twice throws
+// out of the event emitter and takes the process down.
+function handBackOnce(client: Pg.PoolClient): Listening {
+  let returned = false;
+  return {
+    client,
+    handBack(destroy) {
+      if (returned) return false;
+      returned = true;
+      client.release(destroy);
+      return true;
+    },
   };
 }
 
