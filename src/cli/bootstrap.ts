@@ -25,7 +25,6 @@ export class CliExit extends Error {
   }
 }
 
-export { SECRET_KEYS };
 const propertyOf = new Map((Object.entries(configSchema) as Array<[string, Field]>).map(([name, f]) => [f.env, name]));
 
 export interface Runtime {

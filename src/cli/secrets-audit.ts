@@ -2,7 +2,7 @@ import { formatAudit, type SecretAge } from '../ops/secrets/secret-ages.js';
 import { agePolicyOf, chainSecretAges, databaseSecretAges, unreadDatabaseSecrets } from '../ops/secrets/secret-audit.js';
 import { failureReason } from '../platform/secrets/secret-store.js';
 import { DataDirInUse } from '../platform/db/data-dir-lock.js';
-import { CliExit, databaseInUseExit, EXIT, openDatabaseFor, resolveRuntime, SECRET_KEYS, type Runtime } from './bootstrap.js';
+import { CliExit, databaseInUseExit, EXIT, openDatabaseFor, resolveRuntime, type Runtime } from './bootstrap.js';
 
 /**
  * `rampart secrets audit [--json]`: every secret's provider, version, last change and age
@@ -39,7 +39,7 @@ export interface SecretAudit {
 /** Every secret's age against the policy: the chain's secrets, then those the database holds. */
 export async function auditSecretAges({ config, secrets }: Runtime, now: Date): Promise<SecretAudit> {
   const policy = agePolicyOf(config);
-  const rows = chainSecretAges(secrets, SECRET_KEYS, policy, now);
+  const rows = chainSecretAges(secrets, policy, now);
   let database;
   try {
     // Not openCommandDatabase: the rest of the report is still worth printing.

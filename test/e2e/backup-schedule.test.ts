@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseTargets, type DatabaseTarget } from '../support/databases.js';
 import { backupEnv, seedLedger } from '../support/backup-fixtures.js';
+import { seriesValue } from '../support/metrics-text.js';
 import { startFakeS3, type FakeS3 } from '../support/fake-s3.js';
 import { postgresBinDir, startPrivatePostgres } from '../support/private-postgres.js';
 import { startRampart, type RampartProcess } from '../support/rampart-process.js';
@@ -21,11 +22,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
-
-const metricValue = (text: string, series: string): number | undefined => {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.split(' ')[1]) : undefined;
-};
 
 describe('scheduled backups and drills (worker, PostgreSQL)', () => {
   let target: DatabaseTarget;
@@ -71,11 +67,11 @@ describe('scheduled backups and drills (worker, PostgreSQL)', () => {
       expect(logs.some((l) => l.level === 'error' || (typeof l.level === 'number' && l.level >= 50))).toBe(false);
 
       const metrics = await (await fetch(rampart.metricsUrl)).text();
-      expect(metricValue(metrics, 'backup_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 300);
-      expect(metricValue(metrics, 'backup_verify_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 300);
-      expect(metricValue(metrics, 'backup_last_size_bytes')).toBeGreaterThan(0);
-      expect(metricValue(metrics, 'backup_duration_seconds')).toBeGreaterThan(0);
-      expect(metricValue(metrics, 'backup_failures_total{operation="create"}')).toBe(0);
+      expect(seriesValue(metrics, 'backup_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 300);
+      expect(seriesValue(metrics, 'backup_verify_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 300);
+      expect(seriesValue(metrics, 'backup_last_size_bytes')).toBeGreaterThan(0);
+      expect(seriesValue(metrics, 'backup_duration_seconds')).toBeGreaterThan(0);
+      expect(seriesValue(metrics, 'backup_failures_total{operation="create"}')).toBe(0);
 
       const readiness = (await rampart.request('/readiness')).json<{ status: string; backups: { ok: boolean; details: string } }>();
       expect(readiness.backups).toMatchObject({ configured: true, ok: true, details: expect.stringMatching(/^ok: last_backup_age_s=\d+ last_drill_age_s=\d+$/) });
@@ -128,7 +124,7 @@ describe('scheduled backups to S3 that is unavailable', () => {
     });
     await until('a failed attempt', async () => {
       const metrics = await (await fetch(rampart!.metricsUrl)).text();
-      return (metricValue(metrics, 'backup_failures_total{operation="create"}') ?? 0) >= 1 ? true : undefined;
+      return (seriesValue(metrics, 'backup_failures_total{operation="create"}') ?? 0) >= 1 ? true : undefined;
     });
     expect([...s3.objects.keys()].filter((k) => k.endsWith('.json'))).toEqual([]);
     s3.setDown(false);

@@ -33,5 +33,5 @@ export function authCounters(metrics: Metrics): AuthCounters {
   const failures = metrics.tally('auth_failures_total', 'Failed sign-ins and credential checks, by reason.', ['reason'], AUTH_FAILURE_REASONS.map((reason) => [reason]));
   const mfaFailures = metrics.tally('auth_mfa_failures_total', 'Wrong TOTP or backup codes.', [], [[]]);
   const lockouts = metrics.tally('auth_lockouts_total', 'Brute-force locks: an account or a client address reached its failure limit.', ['scope'], [['account'], ['ip']]);
-  return { failure: (reason) => failures(reason), mfaFailure: () => mfaFailures(), lockout: (scope) => lockouts(scope) };
+  return { failure: failures, mfaFailure: mfaFailures, lockout: lockouts };
 }

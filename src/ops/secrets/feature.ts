@@ -1,4 +1,3 @@
-import { SECRET_KEYS } from '../../config/schema.js';
 import { defineFeature } from '../../feature.js';
 import type { SecretAge } from './secret-ages.js';
 import { agePolicyOf, chainSecretAges, databaseSecretAges } from './secret-audit.js';
@@ -32,7 +31,7 @@ export const secretAgesFeature = defineFeature({
       metrics(metrics) {
         metrics.gauge('secrets_rotation_overdue', '1 when the secret is older than its rotation policy (as `rampart secrets audit` reports), else 0; absent when its age is unknown.', ['secret'], async (set) => {
           const now = new Date();
-          for (const row of [...chainSecretAges(secrets, SECRET_KEYS, policy, now), ...(await databaseRows(now))]) {
+          for (const row of [...chainSecretAges(secrets, policy, now), ...(await databaseRows(now))]) {
             if (row.overdue !== null) set({ secret: row.name }, row.overdue ? 1 : 0);
           }
         });

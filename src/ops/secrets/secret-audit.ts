@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Config } from '../../config/schema.js';
+import { SECRET_KEYS, type Config } from '../../config/schema.js';
 import { explainMissingTables, IdentityTablesMissing } from '../../features/auth/signing-keys.js';
 import { passwordInUrl } from '../../platform/db/failure-reason.js';
 import type { Tables } from '../../platform/db/tables.js';
@@ -16,10 +16,10 @@ export const agePolicyOf = (config: Config): AgePolicy => ({
   databasePasswordDays: config.secretMaxAgeDatabasePasswordDays,
 });
 
-/** The chain's secrets (those of `keys` some provider holds), by name. */
-export function chainSecretAges(secrets: SecretStore, keys: Iterable<string>, policy: AgePolicy, now: Date): SecretAge[] {
+/** The chain's secrets (the schema's secret settings some provider holds), by name. */
+export function chainSecretAges(secrets: SecretStore, policy: AgePolicy, now: Date): SecretAge[] {
   const rows: SecretAge[] = [];
-  for (const key of [...keys].sort()) {
+  for (const key of [...SECRET_KEYS].sort()) {
     const secret = secrets.resolved(key);
     if (!secret) continue;
     if (key === 'FIELD_ENCRYPTION_KEYS') {
@@ -38,11 +38,16 @@ export function chainSecretAges(secrets: SecretStore, keys: Iterable<string>, po
 export async function databaseSecretAges(db: Kysely<Tables>, policy: AgePolicy, now: Date): Promise<SecretAge[]> {
   try {
     const key = await db.selectFrom('signing_keys').select(['kid', 'created_at']).where('retired_at', 'is', null).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
-    const keys = await db.selectFrom('api_keys').select(['created_at']).where('revoked_at', 'is', null).execute();
-    const oldest = keys.reduce<Date | undefined>((min, k) => (!min || k.created_at < min ? k.created_at : min), undefined);
+    // Counted and dated by the database: a scrape never reads every key's row.
+    const keys = await db
+      .selectFrom('api_keys')
+      .select((eb) => [eb.fn.countAll<string>().as('active'), eb.fn.min('created_at').as('oldest')])
+      .where('revoked_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    const active = Number(keys.active);
     return [
       ageOf({ name: 'jwt-signing-key', source: 'database', version: key?.kid, changedAt: key?.created_at, note: key ? undefined : 'none yet' }, policy, now),
-      ageOf({ name: 'api-keys', source: 'database', version: `${keys.length} active`, changedAt: oldest, note: keys.length === 0 ? 'none active' : undefined }, policy, now),
+      ageOf({ name: 'api-keys', source: 'database', version: `${active} active`, changedAt: keys.oldest ?? undefined, note: active === 0 ? 'none active' : undefined }, policy, now),
     ];
   } catch (error) {
     // Reachable but never migrated: there is no key to age, which is an answer, not a gap.

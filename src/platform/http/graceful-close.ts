@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import proxyAddr from 'proxy-addr';
+import { trustedPeer } from './trusted-peer.js';
 
 export interface GracefulCloseOptions {
   /** Keep accepting and serving this long first, so load balancers see readiness 503 and stop routing. */
@@ -65,7 +65,7 @@ const nextLoopTurn = () => new Promise((resolve) => setImmediate(resolve));
 /** Tracks the public server's connections so `app.closeGracefully()` can drain them. */
 export const gracefulClose = fp(async (app: FastifyInstance, setup: GracefulCloseSetup) => {
   const connections = new Map<Socket, Connection>();
-  const isTrustedProxy = proxyAddr.compile([...setup.trustedProxies]);
+  const fromTrustedProxy = trustedPeer(setup.trustedProxies);
   let draining = false;
   let portClosed = false;
   const toldToClose = (connection: Connection | undefined) => portClosed || (draining && !connection?.proxy);
@@ -73,8 +73,7 @@ export const gracefulClose = fp(async (app: FastifyInstance, setup: GracefulClos
   let accepted = 0;
   app.server.on('connection', (socket: Socket) => {
     accepted += 1;
-    const peer = socket.remoteAddress;
-    connections.set(socket, { proxy: peer !== undefined && isTrustedProxy(peer, 0), requests: 0, open: new Set(), idleSweeps: 0, ending: false });
+    connections.set(socket, { proxy: fromTrustedProxy(socket), requests: 0, open: new Set(), idleSweeps: 0, ending: false });
     socket.once('close', () => connections.delete(socket));
   });
   // Before Fastify's own listener, so the header is in place whatever the route does.

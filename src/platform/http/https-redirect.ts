@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import proxyAddr from 'proxy-addr';
+import { trustedPeer } from './trusted-peer.js';
 import { pathOf, PROBE_PATHS } from './probe-paths.js';
 import { sendProblem } from './problem.js';
 
@@ -17,12 +17,11 @@ const VALID_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/
  */
 export const httpsRedirect = fp(
   async (app: FastifyInstance, options: HttpsRedirectOptions) => {
-    const trusted = proxyAddr.compile([...options.trustedProxies]);
+    const fromTrustedProxy = trustedPeer(options.trustedProxies);
     app.addHook('onRequest', (request, reply, done) => {
       const forwardedProto = request.headers['x-forwarded-proto'];
       if (forwardedProto === undefined || PROBE_PATHS.has(pathOf(request.url))) return done();
-      const peer = request.raw.socket.remoteAddress;
-      if (peer === undefined || !trusted(peer, 0) || request.protocol !== 'http') return done();
+      if (!fromTrustedProxy(request.raw.socket) || request.protocol !== 'http') return done();
       const host = request.host;
       if (!VALID_HOST.test(host)) {
         sendProblem(reply, 400, 'invalid-host', 'The Host header is not a valid host name.');

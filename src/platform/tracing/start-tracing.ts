@@ -17,9 +17,8 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Socket } from 'node:net';
 import fp from 'fastify-plugin';
-import proxyAddr from 'proxy-addr';
+import { trustedPeer } from '../http/trusted-peer.js';
 import type { ExporterStatus, SamplerName, TraceIds, Tracing, TracingSettings } from './tracing.js';
 
 const propagator = new W3CTraceContextPropagator();
@@ -63,19 +62,7 @@ export function startTracing(settings: TracingSettings): Tracing {
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const tracer = provider.getTracer('rampart');
-  const trusted = proxyAddr.compile([...settings.trustedProxies]);
-  // Parsing the peer's address against the trusted ranges costs more than the rest of an
-  // unsampled request's tracing; a keep-alive connection asks once.
-  const trustedSockets = new WeakMap<Socket, boolean>();
-  const fromTrustedProxy = (socket: Socket): boolean => {
-    let known = trustedSockets.get(socket);
-    if (known === undefined) {
-      const peer = socket.remoteAddress;
-      known = peer !== undefined && trusted(peer, 0);
-      trustedSockets.set(socket, known);
-    }
-    return known;
-  };
+  const fromTrustedProxy = trustedPeer(settings.trustedProxies);
   const requestSpans = new WeakMap<FastifyRequest, Span>();
   const sampleRequest = requestSampler(settings.sampler, settings.samplerRatio);
 
